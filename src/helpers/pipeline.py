@@ -1,0 +1,219 @@
+"""Presets, parameter validation and the artifact cache shared by every chapter.
+
+A chapter's ``parameters`` cell names a preset and sets its knobs to ``None`` (take the preset's value) or to
+an explicit value (papermill ``-p``). :func:`resolve` merges the two and validates every value *before* any
+work is done. Results travel between chapters as artifacts under ``artifacts/<stage>-<key>/`` where the key
+hashes the parameters that produced them and the helper package's own source, so a changed parameter or a
+changed helper never silently reuses a stale file. Every write is atomic (temporary file, then rename).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PRESET_NAMES = ("ci", "default", "paper")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What one parameter may be: a type, a closed numeric range and/or a set of choices."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    choices: tuple | None = None
+    doc: str = ""
+
+    def describe(self) -> str:
+        if self.choices is not None:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        return f"a {self.kind.__name__} in [{lo}, {hi}]"
+
+    def check(self, name: str, value: Any) -> Any:
+        if self.kind is int:
+            ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+            value = int(value) if ok else value
+        elif self.kind is float:
+            ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            ok = ok and math.isfinite(value)
+            value = float(value) if ok else value
+        elif self.kind is tuple:
+            ok = isinstance(value, (list, tuple))
+            value = tuple(value) if ok else value
+        else:
+            ok = isinstance(value, self.kind)
+        if ok and self.choices is not None:
+            ok = value in self.choices
+        if ok and self.kind in (int, float):
+            ok = (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+        if not ok:
+            raise ValueError(f"parameter {name!r} = {value!r} is invalid: it must be {self.describe()}"
+                             + (f" ({self.doc})" if self.doc else ""))
+        return value
+
+
+def _check_schedule(name: str, value: tuple) -> tuple:
+    values = tuple(float(v) for v in value)
+    if not values or any(not (0.0 < v < 1.0) for v in values) or any(b <= a for a, b in zip(values, values[1:])):
+        raise ValueError(f"parameter {name!r} = {value!r} is invalid: it must be a non-empty, strictly increasing "
+                         "sequence of cumulative sparsities in (0, 1)")
+    return values
+
+
+#: Every parameter any chapter accepts, with its allowed values.
+SPECS: dict[str, Spec] = {
+    "preset": Spec(str, choices=PRESET_NAMES, doc="named bundle of sizes"),
+    "seed": Spec(int, 0, 2**32 - 1, doc="master seed of the chapter"),
+    "n_trajectories": Spec(int, 1_000, 100_000_000, doc="simulated 20 ms flights"),
+    "data_seed": Spec(int, 0, 2**32 - 1, doc="seed of the sampled flight conditions and the split"),
+    "n_networks": Spec(int, 1, 1_000, doc="ensemble size"),
+    "threshold": Spec(float, 1e-9, 1.0, doc="validation loss below which a pruned state counts as good"),
+    "schedule": Spec(tuple, doc="cumulative sparsity targets of the pruning rounds"),
+    "bias_pruning": Spec(str, choices=("original", "corrected"), doc="B3: how bias masks are pruned"),
+    "device": Spec(str, choices=("cpu", "cuda"), doc="where the ensemble is trained"),
+    "max_batches": Spec(int, 100, 10_000_000, doc="cap on the batches of one training round"),
+    "n_null": Spec(int, 2, 100_000, doc="random networks per real network"),
+    "null_model": Spec(str, choices=("paper", "degree"), doc="which null model"),
+    "convention": Spec(str, choices=("paper", "subgraph"), doc="how chains and 3rd-order converging count"),
+}
+
+#: The SPEC's pruning schedule (cumulative sparsity targets; the last prune is never trained).
+PAPER_SCHEDULE = (0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.90, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96,
+                  0.97, 0.98, 0.99)
+
+#: Preset values. ``ci`` keeps every chapter to about a minute; ``default`` is a laptop-sized real run;
+#: ``paper`` is the original study's scale.
+PRESETS: dict[str, dict[str, Any]] = {
+    "ci": dict(seed=0, data_seed=0, n_trajectories=20_000, n_networks=2, threshold=1e-3, schedule=PAPER_SCHEDULE,
+               bias_pruning="original", device="cpu", max_batches=400, n_null=100, null_model="paper",
+               convention="paper"),
+    "default": dict(seed=0, data_seed=0, n_trajectories=1_000_000, n_networks=8, threshold=1e-3,
+                    schedule=PAPER_SCHEDULE, bias_pruning="original", device="cpu", max_batches=5_000,
+                    n_null=1000, null_model="paper", convention="paper"),
+    "paper": dict(seed=0, data_seed=0, n_trajectories=10_000_000, n_networks=400, threshold=1e-3,
+                  schedule=PAPER_SCHEDULE, bias_pruning="original", device="cuda", max_batches=50_000,
+                  n_null=1000, null_model="paper", convention="paper"),
+}
+
+
+def resolve(preset: str, **given: Any) -> dict[str, Any]:
+    """Merge explicit parameters with a preset and validate all of them.
+
+    ``None`` means "take the preset's value". Raises ``ValueError`` naming the first bad parameter (unknown
+    name, wrong type, out of range) before anything is computed or written.
+    """
+    SPECS["preset"].check("preset", preset)
+    out: dict[str, Any] = {"preset": preset}
+    for name, value in given.items():
+        if name not in SPECS:
+            raise ValueError(f"unknown parameter {name!r}; known: {', '.join(sorted(SPECS))}")
+        if value is None:
+            value = PRESETS[preset][name]
+        value = SPECS[name].check(name, value)
+        if name == "schedule":
+            value = _check_schedule(name, value)
+        out[name] = value
+    return out
+
+
+# --------------------------------------------------------------------------------------------- artifacts
+
+def repo_root() -> Path:
+    """The repository root (where ``pyproject.toml`` sits) for an editable install, else the working dir."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").exists() and (parent / "src" / "helpers").is_dir():
+            return parent
+    return Path.cwd()
+
+
+def artifact_root() -> Path:
+    """Where artifacts live: ``$HELPERS_ARTIFACTS`` if set, else ``<repo>/artifacts``."""
+    return Path(os.environ.get("HELPERS_ARTIFACTS", repo_root() / "artifacts"))
+
+
+def code_version() -> str:
+    """A short hash of the helper package's source: any change to the helpers changes every artifact key."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def run_key(stage: str, params: Mapping[str, Any]) -> str:
+    """Deterministic key of a stage's parameters (JSON, sorted) plus the helper code version."""
+    blob = json.dumps({"stage": stage, "params": dict(params), "code": code_version()}, sort_keys=True,
+                      default=lambda v: v.tolist() if isinstance(v, np.ndarray) else str(v))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def artifact_dir(stage: str, params: Mapping[str, Any]) -> Path:
+    """``<artifact_root>/<stage>-<key>/``, created on demand; holds ``params.json`` for humans."""
+    path = artifact_root() / f"{stage}-{run_key(stage, params)}"
+    path.mkdir(parents=True, exist_ok=True)
+    meta = path / "params.json"
+    if not meta.exists():
+        atomic_write_bytes(meta, json.dumps({"stage": stage, "params": dict(params), "code": code_version()},
+                                            indent=1, sort_keys=True, default=str).encode())
+    return path
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file next to ``path`` and rename it into place.
+
+    A crash or an exception leaves no partial file at ``path`` (the temporary file is removed).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def save_npz(path: Path, **arrays: np.ndarray) -> Path:
+    """Atomically write a compressed ``.npz``."""
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+    return atomic_write(path, write)
+
+
+class ArtifactError(RuntimeError):
+    """An artifact exists but cannot be read or does not hold what it should."""
+
+
+def load_npz(path: Path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Load a whole ``.npz`` into memory; raise :class:`ArtifactError` naming the file if it is corrupt or
+    lacks one of ``required``."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except Exception as exc:  # zipfile / pickle / OS errors all mean the same to the caller
+        raise ArtifactError(f"artifact {path} is unreadable ({type(exc).__name__}: {exc}); delete it to rebuild") \
+            from exc
+    missing = [name for name in required if name not in arrays]
+    if missing:
+        raise ArtifactError(f"artifact {path} lacks {missing}; delete it to rebuild")
+    return arrays

@@ -1,0 +1,66 @@
+"""Presets, parameter validation and atomic, keyed artifacts."""
+import numpy as np
+import pytest
+
+from helpers import pipeline
+
+
+def test_resolve_takes_preset_values_and_overrides():
+    p = pipeline.resolve("ci", n_trajectories=None, seed=7)
+    assert p == {"preset": "ci", "n_trajectories": pipeline.PRESETS["ci"]["n_trajectories"], "seed": 7}
+
+
+@pytest.mark.parametrize("name,value", [("n_trajectories", 10), ("n_networks", 0), ("threshold", 0.0),
+                                        ("device", "tpu"), ("seed", -1), ("seed", 1.5), ("n_null", True),
+                                        ("convention", "other")])
+def test_resolve_rejects_bad_values_naming_the_parameter(name, value):
+    with pytest.raises(ValueError, match=repr(name)):
+        pipeline.resolve("ci", **{name: value})
+
+
+@pytest.mark.parametrize("schedule", [(), (0.5, 0.4), (0.0, 0.5), (0.5, 1.0), (0.3, 0.3)])
+def test_resolve_rejects_bad_schedules(schedule):
+    with pytest.raises(ValueError, match="schedule"):
+        pipeline.resolve("ci", schedule=schedule)
+
+
+def test_unknown_preset_and_parameter():
+    with pytest.raises(ValueError, match="preset"):
+        pipeline.resolve("huge")
+    with pytest.raises(ValueError, match="n_trajectorys"):
+        pipeline.resolve("ci", n_trajectorys=5)
+
+
+def test_run_key_depends_on_every_parameter():
+    a = pipeline.run_key("data", {"n": 1, "seed": 0})
+    assert a == pipeline.run_key("data", {"seed": 0, "n": 1})
+    assert a != pipeline.run_key("data", {"n": 2, "seed": 0})
+    assert a != pipeline.run_key("other", {"n": 1, "seed": 0})
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "x.npz"
+
+    def boom(tmp):
+        tmp.write_bytes(b"partial")
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        pipeline.atomic_write(target, boom)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_npz_round_trip_and_corruption(tmp_path):
+    path = pipeline.save_npz(tmp_path / "a.npz", x=np.arange(5))
+    assert np.array_equal(pipeline.load_npz(path, required=("x",))["x"], np.arange(5))
+    with pytest.raises(pipeline.ArtifactError, match="lacks"):
+        pipeline.load_npz(path, required=("y",))
+    path.write_bytes(b"not a zip")
+    with pytest.raises(pipeline.ArtifactError, match="unreadable"):
+        pipeline.load_npz(path)
+
+
+def test_artifact_dir_respects_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPERS_ARTIFACTS", str(tmp_path))
+    d = pipeline.artifact_dir("data", {"n": 1})
+    assert d.parent == tmp_path and (d / "params.json").exists()
