@@ -83,6 +83,7 @@ SPECS: dict[str, Spec] = {
     "bias_pruning": Spec(str, choices=("original", "corrected"), doc="B3: how bias masks are pruned"),
     "device": Spec(str, choices=("cpu", "cuda"), doc="where the ensemble is trained"),
     "max_batches": Spec(int, 100, 10_000_000, doc="cap on the batches of one training round"),
+    "max_batches_dense": Spec(int, 100, 10_000_000, doc="cap on the batches of the first (dense) training round"),
     "n_null": Spec(int, 2, 100_000, doc="random networks per real network"),
     "null_model": Spec(str, choices=("paper", "degree"), doc="which null model"),
     "convention": Spec(str, choices=("paper", "subgraph"), doc="how chains and 3rd-order converging count"),
@@ -96,13 +97,13 @@ PAPER_SCHEDULE = (0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.90, 0.91, 0.
 #: ``paper`` is the original study's scale.
 PRESETS: dict[str, dict[str, Any]] = {
     "ci": dict(seed=0, data_seed=0, n_trajectories=20_000, n_networks=2, threshold=1e-3, schedule=PAPER_SCHEDULE,
-               bias_pruning="original", device="cpu", max_batches=400, n_null=100, null_model="paper",
+               bias_pruning="original", device="cpu", max_batches=400, max_batches_dense=400, n_null=100, null_model="paper",
                convention="paper"),
     "default": dict(seed=0, data_seed=0, n_trajectories=1_000_000, n_networks=8, threshold=1e-3,
-                    schedule=PAPER_SCHEDULE, bias_pruning="original", device="cpu", max_batches=5_000,
+                    schedule=PAPER_SCHEDULE, bias_pruning="original", device="cpu", max_batches=5_000, max_batches_dense=5_000,
                     n_null=1000, null_model="paper", convention="paper"),
     "paper": dict(seed=0, data_seed=0, n_trajectories=10_000_000, n_networks=400, threshold=1e-3,
-                  schedule=PAPER_SCHEDULE, bias_pruning="original", device="cuda", max_batches=50_000,
+                  schedule=PAPER_SCHEDULE, bias_pruning="original", device="cuda", max_batches=50_000, max_batches_dense=50_000,
                   n_null=1000, null_model="paper", convention="paper"),
 }
 
@@ -217,3 +218,28 @@ def load_npz(path: Path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray
     if missing:
         raise ArtifactError(f"artifact {path} lacks {missing}; delete it to rebuild")
     return arrays
+
+
+class build_lock:
+    """Exclusive lock on an artifact folder while it is being built (``with build_lock(folder): ...``).
+
+    Two chapters running at once (e.g. parallel tests) that need the same artifact then build it once: the
+    second waits, then finds the finished artifact. Uses ``fcntl.flock`` on ``<folder>/.lock``.
+    """
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / ".lock"
+
+    def __enter__(self) -> "build_lock":
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.path, "w")
+        fcntl.flock(self._fh, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import fcntl
+
+        fcntl.flock(self._fh, fcntl.LOCK_UN)
+        self._fh.close()

@@ -1,0 +1,62 @@
+"""Published numbers of the original study, for side-by-side comparison (never used as our results).
+
+Sources: the original study's released result tables (Zahn, Daniel & Kutz 2024), with the column labels corrected
+for defect B5 (see the Errata chapter). Z-scores are mean ± sd over the analysed rows; chains and 3rd-order
+converging are in the ``paper`` convention.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+#: Motif keys in the order of the original's table.
+Z_MOTIFS = ("diverging2", "converging2", "chain2", "diverging3", "chain3", "bifan", "biparallel")
+
+#: Z-score (mean, sd) by sparsity level; ``None`` where the original reports no value (sd = 0 in all nulls).
+Z_BY_SPARSITY: dict[float, dict[str, tuple[float, float] | None]] = {
+    0.15: dict(diverging2=(1.6, 1.6), converging2=(1.6, 1.2), chain2=(0.1, 0.1), diverging3=(1.6, 1.6),
+               chain3=None, bifan=(0.7, 1.2), biparallel=(2.5, 1.3)),
+    0.35: dict(diverging2=(6.9, 2.7), converging2=(3.9, 1.3), chain2=(-1.1, 1.8), diverging3=(6.8, 2.7),
+               chain3=None, bifan=(4.4, 2.3), biparallel=(7.0, 2.9)),
+    0.55: dict(diverging2=(13.3, 4.6), converging2=(6.6, 1.8), chain2=(-3.0, 2.6), diverging3=(13.2, 4.7),
+               chain3=None, bifan=(9.3, 4.2), biparallel=(12.1, 4.2)),
+    0.75: dict(diverging2=(23.5, 7.9), converging2=(9.9, 2.3), chain2=(-4.4, 1.7), diverging3=(23.6, 8.3),
+               chain3=(-5.4, 7.8), bifan=(17.6, 7.7), biparallel=(20.2, 6.8)),
+    0.85: dict(diverging2=(22.7, 8.1), converging2=(12.1, 2.5), chain2=(-20.2, 9.5), diverging3=(23.5, 8.1),
+               chain3=(-8.7, 12.7), bifan=(21.3, 8.5), biparallel=(21.8, 7.6)),
+    0.90: dict(diverging2=(17.2, 3.8), converging2=(13.1, 1.9), chain2=(-16.0, 5.8), diverging3=(17.6, 3.5),
+               chain3=(-10.9, 7.3), bifan=(18.9, 5.0), biparallel=(19.3, 3.9)),
+    0.92: dict(diverging2=(17.3, 3.7), converging2=(16.1, 2.3), chain2=(-16.4, 4.0), diverging3=(19.5, 4.7),
+               chain3=(-15.7, 8.4), bifan=(18.9, 2.6), biparallel=(25.9, 4.2)),
+    0.93: dict(diverging2=(17.0, 3.0), converging2=(17.2, 2.4), chain2=(-15.9, 3.2), diverging3=(19.1, 4.2),
+               chain3=(-14.1, 7.1), bifan=(20.0, 2.9), biparallel=(30.0, 3.8)),
+}
+
+#: Z-score (mean, sd) at each of the original's 400 networks' own optimum.
+Z_AT_OPTIMUM: dict[str, tuple[float, float]] = dict(
+    diverging2=(17.5, 3.5), converging2=(17.5, 3.3), chain2=(-16.8, 2.9), diverging3=(19.8, 5.0),
+    chain3=(-12.1, 4.3), bifan=(19.6, 3.8), biparallel=(29.8, 4.2))
+
+#: Approximate real/null count ratios reported for optimally sparse networks.
+REAL_OVER_NULL: dict[str, float] = dict(diverging2=1.05, converging2=1.05, chain2=0.96, bifan=1.2, biparallel=1.2)
+
+#: Number of the original's 400 networks whose optimally sparse state had each sparsity (B4 selection).
+OPTIMAL_SPARSITY_COUNTS: dict[str, int] = {"0.65-0.90": 25, "0.91": 73, "0.92": 84, "0.93": 214, "0.94": 4}
+
+#: Median validation loss (scaled MSE) of the original's ensemble by saved state.
+MEDIAN_LOSS_BY_SPARSITY: dict[float, float] = {0.0: 5e-4, 0.85: 6e-4, 0.93: 9.7e-4, 0.94: 4.8e-3, 0.95: 9e-3,
+                                               0.98: 3.3e-2}
+
+#: Median live nodes per layer (bias rows included) and live edges at the original's optimum.
+LIVE_NODES_AT_OPTIMUM = (9, 184, 401, 127, 7, 7)
+LIVE_EDGES_AT_OPTIMUM = 9368
+
+
+def z_table() -> pd.DataFrame:
+    """The original's Z-scores as a long table: columns sparsity, motif, z_mean, z_sd (NaN where missing)."""
+    rows = []
+    for sparsity, motifs in Z_BY_SPARSITY.items():
+        for motif in Z_MOTIFS:
+            value = motifs[motif]
+            rows.append(dict(sparsity=sparsity, motif=motif, z_mean=value[0] if value else float("nan"),
+                             z_sd=value[1] if value else float("nan")))
+    return pd.DataFrame(rows)
