@@ -1,0 +1,237 @@
+"""The training data: simulated 20 ms flights turned into the inverse problem's inputs and outputs.
+
+Each trajectory starts from a sampled state with sampled constant controls (SPEC §2) and is integrated with
+:func:`helpers.flight.simulate`. The network sees where the insect starts and where it is 20 ms later and must
+name the controls (and final velocities) that got it there:
+
+* inputs (10), SPEC order: ``[phi0, theta0, x_f, y_f, phi_f, theta_f, xdot0, ydot0, phidot0, thetadot0]``
+* outputs (7): ``[F_x, F_y, tau, xdot_f, ydot_f, phidot_f, thetadot_f]`` with F_x = F cos(alpha), F_y = F sin(alpha)
+
+The rows are split 64/16/20 % (train/validation/test, disjoint, seeded) and every column is min-max scaled to
+[-0.5, 0.5] with the *training* split's statistics. The dataset is stored once per parameter set as the artifact
+``artifacts/data-<key>/dataset.npz`` (atomic write, reused when present; the key hashes the parameters, the flight
+parameters and the helper source, so nothing stale is reused).
+"""
+from __future__ import annotations
+
+import dataclasses
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from . import flight, pipeline
+
+INPUT_NAMES = ("phi0", "theta0", "x_f", "y_f", "phi_f", "theta_f", "xdot0", "ydot0", "phidot0", "thetadot0")
+OUTPUT_NAMES = ("F_x", "F_y", "tau", "xdot_f", "ydot_f", "phidot_f", "thetadot_f")
+SPLITS = ("train", "val", "test")
+FRACTIONS = (0.64, 0.16, 0.20)
+CHUNK = 50_000          # trajectories simulated (and sampled) per chunk: bounds the working memory
+_FILE = "dataset.npz"
+_SPLIT_STREAM = 2**32   # spawn key of the split's random stream (chunks use keys 0, 1, 2, ...)
+
+
+def rows_from_simulation(state0: np.ndarray, controls: np.ndarray, final: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Assemble inputs float64 (n, 10) and outputs float64 (n, 7) in SPEC order from initial states (n, 8),
+    controls (n, 3) = [F, alpha, tau] and final states (n, 8)."""
+    s0, u, sf = state0, controls, final
+    inputs = np.stack([s0[:, 6], s0[:, 4], sf[:, 0], sf[:, 2], sf[:, 6], sf[:, 4], s0[:, 1], s0[:, 3], s0[:, 7],
+                       s0[:, 5]], axis=1)
+    outputs = np.stack([u[:, 0] * np.cos(u[:, 1]), u[:, 0] * np.sin(u[:, 1]), u[:, 2], sf[:, 1], sf[:, 3],
+                        sf[:, 7], sf[:, 5]], axis=1)
+    return inputs, outputs
+
+
+def outputs_to_controls(y_unscaled: np.ndarray) -> np.ndarray:
+    """Unscaled outputs (n, 7) (or their first 3 columns) -> controls float64 (n, 3) as [F, alpha, tau] with
+    F = hypot(F_x, F_y) (dyn) and alpha = atan2(F_y, F_x) mod 2 pi (rad)."""
+    out = np.asarray(y_unscaled, dtype=np.float64)
+    if out.ndim != 2 or out.shape[1] not in (3, 7):
+        raise ValueError(f"outputs must have shape (n, 7) or (n, 3), got {out.shape}")
+    if not np.all(np.isfinite(out[:, :3])):
+        raise ValueError("outputs hold non-finite values (NaN or inf)")
+    return np.stack([np.hypot(out[:, 0], out[:, 1]), np.mod(np.arctan2(out[:, 1], out[:, 0]), 2 * np.pi),
+                     out[:, 2]], axis=1)
+
+
+controls_from_outputs = outputs_to_controls   # the same function under its older name
+
+
+def split_labels(n: int, data_seed: int) -> np.ndarray:
+    """Seeded random assignment of n rows to train (0) / val (1) / test (2): int8 (n,), exactly
+    round(0.64 n) / round(0.16 n) / rest rows."""
+    rng = np.random.default_rng(np.random.SeedSequence(data_seed, spawn_key=(_SPLIT_STREAM,)))
+    n_train, n_val = round(FRACTIONS[0] * n), round(FRACTIONS[1] * n)
+    labels = np.full(n, 2, dtype=np.int8)
+    perm = rng.permutation(n)
+    labels[perm[:n_train]] = 0
+    labels[perm[n_train:n_train + n_val]] = 1
+    return labels
+
+
+def _scale(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    return ((np.asarray(x, dtype=np.float64) - lo) / (hi - lo) - 0.5).astype(np.float32)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Dataset:
+    """Raw and scaled data of one parameter set.
+
+    Attributes: ``inputs`` float64 (N, 10) and ``outputs`` float64 (N, 7) raw (CGS units, SPEC order);
+    ``labels`` int8 (N,) split of each row (0 train, 1 val, 2 test); ``in_min, in_max`` float64 (10,) and
+    ``out_min, out_max`` float64 (7,) training-split column ranges; ``params`` the build parameters; ``path``.
+
+    Scaled float32 views (computed on first use): ``x_train`` (n_train, 10), ``y_train`` (n_train, 7), ``x_val``,
+    ``y_val``, ``x_test``, ``y_test``; training rows lie in [-0.5, 0.5] exactly.
+    """
+
+    inputs: np.ndarray
+    outputs: np.ndarray
+    labels: np.ndarray
+    in_min: np.ndarray
+    in_max: np.ndarray
+    out_min: np.ndarray
+    out_max: np.ndarray
+    params: dict
+    path: Path | None = None
+
+    input_names = INPUT_NAMES
+    output_names = OUTPUT_NAMES
+
+    def __len__(self) -> int:
+        return self.inputs.shape[0]
+
+    def rows(self, split: str) -> np.ndarray:
+        """Row indices int64 (n,) of ``split`` in {"train", "val", "test"}, increasing."""
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        return np.flatnonzero(self.labels == SPLITS.index(split))
+
+    # scaling -------------------------------------------------------------------------------------------
+    def scale_inputs(self, x: np.ndarray) -> np.ndarray:
+        """Raw inputs (n, 10) -> float32 scaled to [-0.5, 0.5] by the training ranges."""
+        return _scale(x, self.in_min, self.in_max)
+
+    def scale_outputs(self, y: np.ndarray) -> np.ndarray:
+        """Raw outputs (n, 7) -> float32 scaled."""
+        return _scale(y, self.out_min, self.out_max)
+
+    def unscale_outputs(self, y: np.ndarray) -> np.ndarray:
+        """Scaled outputs (n, 7) -> raw float64 (CGS units)."""
+        return (np.asarray(y, dtype=np.float64) + 0.5) * (self.out_max - self.out_min) + self.out_min
+
+    def _scaled(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        idx = self.rows(split)
+        return self.scale_inputs(self.inputs[idx]), self.scale_outputs(self.outputs[idx])
+
+    @cached_property
+    def _train(self):
+        return self._scaled("train")
+
+    @cached_property
+    def _val(self):
+        return self._scaled("val")
+
+    @cached_property
+    def _test(self):
+        return self._scaled("test")
+
+    x_train = property(lambda self: self._train[0])
+    y_train = property(lambda self: self._train[1])
+    x_val = property(lambda self: self._val[0])
+    y_val = property(lambda self: self._val[1])
+    x_test = property(lambda self: self._test[0])
+    y_test = property(lambda self: self._test[1])
+
+    # what the closed-loop check needs ---------------------------------------------------------------------
+    def initial_states(self, split: str) -> np.ndarray:
+        """Initial states float64 (n, 8) of ``split`` in flight state order (x0 = y0 = 0)."""
+        x = self.inputs[self.rows(split)]
+        s0 = np.zeros((x.shape[0], 8))
+        s0[:, 1], s0[:, 3], s0[:, 4], s0[:, 5], s0[:, 6], s0[:, 7] = x[:, 6], x[:, 7], x[:, 1], x[:, 9], x[:, 0], x[:, 8]
+        return s0
+
+    def targets(self, split: str) -> np.ndarray:
+        """Final positions float64 (n, 4) of ``split`` as [x_f, y_f, theta_f, phi_f] (cm, cm, rad, rad)."""
+        x = self.inputs[self.rows(split)]
+        return np.stack([x[:, 2], x[:, 3], x[:, 5], x[:, 4]], axis=1)
+
+    def controls(self, split: str) -> np.ndarray:
+        """True controls float64 (n, 3) of ``split`` as [F, alpha, tau]."""
+        return outputs_to_controls(self.outputs[self.rows(split)])
+
+
+def _validate(n_trajectories, data_seed) -> tuple[int, int]:
+    n = pipeline.SPECS["n_trajectories"].check("n_trajectories", n_trajectories)
+    seed = pipeline.SPECS["data_seed"].check("data_seed", data_seed)
+    return n, seed
+
+
+def artifact_params(n_trajectories: int, data_seed: int) -> dict:
+    """Everything the dataset depends on (the helper source enters the key through :mod:`pipeline`)."""
+    return {"n_trajectories": n_trajectories, "data_seed": data_seed, "horizon": flight.HORIZON,
+            "tol": flight.DEFAULT_TOL, "flight": dataclasses.asdict(flight.PARAMS), "chunk": CHUNK}
+
+
+def simulate_rows(n_trajectories: int, data_seed: int, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Sample and simulate ``n_trajectories`` flights in chunks of :data:`CHUNK`; returns raw inputs float64
+    (n, 10) and outputs float64 (n, 7). Chunk k draws from ``SeedSequence(data_seed, spawn_key=(k,))``."""
+    from tqdm import tqdm
+
+    n, seed = _validate(n_trajectories, data_seed)
+    inputs, outputs = np.empty((n, 10)), np.empty((n, 7))
+    with tqdm(total=n, desc="simulating flights", unit="traj", disable=not progress, smoothing=0.1) as bar:
+        for k, start in enumerate(range(0, n, CHUNK)):
+            stop = min(n, start + CHUNK)
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(k,)))
+            s0, u = flight.sample_conditions(stop - start, rng)
+            inputs[start:stop], outputs[start:stop] = rows_from_simulation(s0, u, flight.simulate(s0, u))
+            bar.update(stop - start)
+    return inputs, outputs
+
+
+def build(n_trajectories: int, data_seed: int, progress: bool = False) -> Dataset:
+    """Simulate, split and compute the training ranges (no caching; see :func:`load_or_build`)."""
+    n, seed = _validate(n_trajectories, data_seed)
+    inputs, outputs = simulate_rows(n, seed, progress)
+    labels = split_labels(n, seed)
+    train = labels == 0
+    return Dataset(inputs, outputs, labels, inputs[train].min(0), inputs[train].max(0), outputs[train].min(0),
+                   outputs[train].max(0), artifact_params(n, seed))
+
+
+def load_or_build(n_trajectories: int, data_seed: int, progress: bool = False) -> Dataset:
+    """The dataset of these parameters: loaded from its artifact when present, else built and stored atomically.
+
+    Raises ``ValueError`` naming a bad parameter before any work, and :class:`pipeline.ArtifactError` when the
+    stored file is corrupt (delete it to rebuild).
+    """
+    n, seed = _validate(n_trajectories, data_seed)
+    params = artifact_params(n, seed)
+    folder = pipeline.artifact_dir("data", params)
+    path = folder / _FILE
+    if path.exists():
+        return _load(path, n, params)
+    with pipeline.build_lock(folder):
+        if path.exists():            # built by another process while we waited for the lock
+            return _load(path, n, params)
+        ds = build(n, seed, progress)
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:   # uncompressed: simulated floats barely compress, and 10^7 rows load fast
+                np.savez(fh, **{k: getattr(ds, k) for k in _KEYS})
+
+        pipeline.atomic_write(path, write)
+    return dataclasses.replace(ds, path=path)
+
+
+_KEYS = ("inputs", "outputs", "labels", "in_min", "in_max", "out_min", "out_max")
+
+
+def _load(path: Path, n: int, params: dict) -> Dataset:
+    arrays = pipeline.load_npz(path, required=_KEYS)
+    ok = (arrays["inputs"].shape == (n, 10) and arrays["outputs"].shape == (n, 7)
+          and arrays["labels"].shape == (n,) and arrays["in_min"].shape == (10,) and arrays["out_min"].shape == (7,))
+    if not ok:
+        raise pipeline.ArtifactError(f"artifact {path} holds arrays of the wrong shape; delete it to rebuild")
+    return Dataset(**{k: arrays[k] for k in _KEYS}, params=params, path=path)
