@@ -1,0 +1,128 @@
+"""Null models: what they keep (live nodes, edge counts, degrees), validity, determinism, uniformity."""
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from helpers import graph, motifs, nulls
+
+
+def random_network(rng, sizes, density, bias_density=None):
+    out = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        m = rng.random((a + 1, b)) < density
+        m[-1] = rng.random(b) < (density if bias_density is None else bias_density)
+        out.append(m)
+    return out
+
+
+def layer_facts(masks):
+    """Per layer: live source rows, live target columns, weighted and bias edge counts."""
+    return [(tuple(np.flatnonzero(m[:-1].any(axis=1))), int(m[:-1].sum()), int(m[-1].sum())) for m in masks]
+
+
+def check_paper_null(real, null):
+    c = graph.clean(real)
+    assert [a.shape for a in null] == [a.shape for a in c]
+    assert layer_facts(null) == layer_facts(c)                 # live sources, weighted and bias edges per layer
+    live = [np.flatnonzero(m[:-1].any(axis=1)) for m in c]
+    for i, m in enumerate(null):
+        targets = live[i + 1] if i + 1 < len(c) else np.arange(m.shape[1])
+        off_cols = np.setdiff1d(np.arange(m.shape[1]), targets)
+        assert not m[:, off_cols].any()                         # no edge into a node that is not live
+        has_in = m.any(axis=0)[targets]
+        if i + 1 < len(c):
+            assert has_in.all()                                 # every live hidden node keeps an input
+        else:
+            assert has_in.sum() >= c[i].any(axis=0).sum()       # outputs: at least as covered as the real one
+    assert all(np.array_equal(a, b) for a, b in zip(graph.clean(null), null))   # nulls are clean
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 2**31), sizes=st.lists(st.integers(1, 7), min_size=2, max_size=5),
+       density=st.floats(0.05, 0.95), bias_density=st.floats(0.0, 1.0))
+def test_paper_null_keeps_what_it_should(seed, sizes, density, bias_density):
+    real = random_network(np.random.default_rng(seed), sizes, density, bias_density)
+    for null in nulls.sample_null(real, 5, "paper", seed=seed % 1000):
+        check_paper_null(real, null)
+
+
+def test_paper_null_bias_only_targets():
+    # one source feeding one of three targets; the other two are fed by the bias only (E < T branch)
+    m0 = np.array([[1, 0, 0], [1, 1, 1]], bool)
+    m1 = np.array([[1], [1], [1], [0]], bool)
+    for null in nulls.sample_null([m0, m1], 50, "paper", seed=3):
+        check_paper_null([m0, m1], null)
+        assert null[0][0].sum() == 1 and null[0][1].all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31), sizes=st.lists(st.integers(1, 7), min_size=2, max_size=5),
+       density=st.floats(0.05, 0.95))
+def test_degree_null_keeps_every_degree(seed, sizes, density):
+    real = graph.clean(random_network(np.random.default_rng(seed), sizes, density))
+    for null in nulls.sample_null(real, 4, "degree", seed=seed % 1000, trades_per_row=3):
+        for a, b in zip(real, null):
+            assert np.array_equal(a.sum(axis=1), b.sum(axis=1))
+            assert np.array_equal(a.sum(axis=0), b.sum(axis=0))
+            assert np.array_equal(a[-1], b[-1])                # bias row is kept
+        assert layer_facts(null) == layer_facts(real)
+
+
+@pytest.mark.parametrize("model", nulls.MODELS)
+def test_determinism_and_seed_dependence(model):
+    real = graph.synthetic_pruned((6, 30, 30, 4), sparsity=0.7, seed=1)
+    a = nulls.sample_null(real, 3, model, seed=11)
+    b = nulls.sample_null(real, 3, model, seed=11)
+    c = nulls.sample_null(real, 3, model, seed=12)
+    same = lambda x, y: all(np.array_equal(p, q) for p, q in zip(x, y))
+    assert all(same(x, y) for x, y in zip(a, b))
+    assert not any(same(x, y) for x, y in zip(a, c))
+    assert not same(a[0], a[1])
+
+
+@pytest.mark.parametrize("model", nulls.MODELS)
+def test_null_counts_are_the_counts_of_the_samples(model):
+    real = graph.synthetic_pruned((5, 70, 40, 3), sparsity=0.8, seed=2)
+    samples = nulls.sample_null(real, 6, model, seed=4)
+    raw = nulls.null_counts(real, 6, model, seed=4)
+    both = motifs.count_many(samples, "both")
+    for conv in motifs.CONVENTIONS:
+        assert np.array_equal(motifs.project(raw, conv), both[conv])
+
+
+def test_paper_null_extra_edges_uniform():
+    # 2 sources x 2 targets, 3 edges: four covering configurations, each must have probability 1/4
+    m = [np.array([[1, 1], [1, 0], [0, 0]], bool), np.array([[1], [1], [0]], bool)]
+    seen = Counter(tuple(s[0][:2].ravel()) for s in nulls.sample_null(m, 4000, "paper", seed=0))
+    assert len(seen) == 4
+    assert all(abs(v / 4000 - 0.25) < 0.03 for v in seen.values())
+
+
+def test_curveball_uniform_on_a_small_degree_class():
+    # row sums (2, 1), column sums (1, 1, 1): three matrices, a mixed chain visits each with probability 1/3
+    m = [np.array([[1, 1, 0], [0, 0, 1], [0, 0, 0]], bool), np.ones((4, 1), bool)]
+    seen = Counter(tuple(s[0][:2].ravel()) for s in nulls.sample_null(m, 3000, "degree", seed=1))
+    assert len(seen) == 3
+    assert all(abs(v / 3000 - 1 / 3) < 0.04 for v in seen.values())
+
+
+def test_mixing_trace_rises_and_levels_off():
+    real = graph.synthetic_pruned((6, 60, 60, 4), sparsity=0.8, seed=3)
+    tr = nulls.curveball_mixing_trace(real, trades_per_row=20, n_points=21, seed=0)
+    f = tr["fraction_changed"]
+    assert f[0] == 0 and tr["trades_per_row"][-1] == 20
+    assert f[-1] > 0.3 and abs(f[-1] - f[-5]) < 0.1
+
+
+def test_bad_arguments():
+    real = graph.synthetic_pruned((4, 6, 2), sparsity=0.5, seed=0)
+    with pytest.raises(ValueError, match="model"):
+        nulls.sample_null(real, 2, "erdos")
+    with pytest.raises(ValueError, match="n = 0"):
+        nulls.sample_null(real, 0)
+    with pytest.raises(ValueError, match="seed"):
+        nulls.sample_null(real, 2, seed=-1)
+    with pytest.raises(ValueError, match="layer 1"):
+        nulls.sample_null([real[0], real[1][:-1]], 2)
