@@ -126,3 +126,10 @@ def test_failed_build_leaves_no_artifact(store, monkeypatch):
     with pytest.raises(RuntimeError, match="interrupted"):
         data.load_or_build(N, 11)
     assert not list(store.glob("data-*/dataset.npz")) and not list(store.glob("data-*/.dataset*"))
+
+
+def test_artifact_of_the_wrong_shape_raises(store, ds):
+    np.savez(ds.path, **{k: np.zeros((5, 3)) for k in ("inputs", "outputs", "labels", "in_min", "in_max",
+                                                       "out_min", "out_max")})
+    with pytest.raises(pipeline.ArtifactError, match="wrong shape"):
+        data.load_or_build(N, 11)

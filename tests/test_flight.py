@@ -190,7 +190,7 @@ def test_simulate_rejects_bad_input(state, controls, match):
 
 
 @pytest.mark.parametrize("kwargs, match", [({"duration": -0.01}, "duration"), ({"duration": float("nan")}, "duration"),
-                                           ({"tol": 0.5}, "tol")])
+                                           ({"duration": True}, "duration"), ({"tol": 0.5}, "tol")])
 def test_simulate_rejects_bad_settings(kwargs, match):
     with pytest.raises(ValueError, match=match):
         fl.simulate(np.zeros((1, 8)), np.zeros((1, 3)), **kwargs)

@@ -126,3 +126,24 @@ def test_bad_arguments():
         nulls.sample_null(real, 2, seed=-1)
     with pytest.raises(ValueError, match="layer 1"):
         nulls.sample_null([real[0], real[1][:-1]], 2)
+
+
+@pytest.mark.parametrize("model", nulls.MODELS)
+def test_results_do_not_depend_on_the_thread_count(model):
+    import numba
+    real = graph.synthetic_pruned((6, 50, 40, 4), sparsity=0.6, seed=5)
+    n_null = nulls.DEGREE_BATCH + 7                         # more than one batch of the degree chain
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        raw1 = nulls.null_counts(real, n_null, model, seed=9)
+        nets1 = nulls.sample_null(real, 5, model, seed=9)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        raw2 = nulls.null_counts(real, n_null, model, seed=9)
+        nets2 = nulls.sample_null(real, 5, model, seed=9)
+    finally:
+        numba.set_num_threads(before)
+    assert np.array_equal(raw1, raw2)
+    assert all(np.array_equal(a, b) for x, y in zip(nets1, nets2) for a, b in zip(x, y))
+    assert len(np.unique(raw1, axis=0)) > n_null // 2          # the nulls differ from each other
+    assert np.array_equal(motifs.project(raw1[:5], "paper"), motifs.count_many(nets1, "paper"))

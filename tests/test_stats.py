@@ -83,3 +83,10 @@ def test_bad_arguments():
         stats.zscores(real, n_null=5, null="erdos")
     with pytest.raises(ValueError, match=r"network \(1, 0.5\).*layer 1"):
         stats.sweep({(0, 0.5): real, (1, 0.5): [real[0], real[1][:-1]]}, n_null=5)
+
+
+def test_network_without_edges_gives_missing_z_not_errors():
+    empty = [np.zeros((4, 3), bool), np.zeros((4, 2), bool)]
+    for null in nulls.MODELS:
+        t = stats.zscores(empty, n_null=3, null=null)
+        assert (t["real"] == 0).all() and t["z"].isna().all() and t["sp"].isna().all()

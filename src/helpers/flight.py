@@ -458,10 +458,10 @@ def simulate(state0: np.ndarray, controls: np.ndarray, duration: float = HORIZON
     trajectory, int64 (N,). Raises ``ValueError`` on bad shapes, non-finite inputs or a bad duration/tolerance.
     """
     state0, controls = _check_batch(state0, controls)
-    if not (isinstance(duration, (int, float, np.integer, np.floating)) and math.isfinite(duration)
-            and duration >= 0):
+    if isinstance(duration, bool) or not (isinstance(duration, (int, float, np.integer, np.floating))
+                                          and math.isfinite(duration) and duration >= 0):
         raise ValueError(f"duration must be a finite number of seconds >= 0, got {duration!r}")
-    if not (isinstance(tol, (float, int)) and 1e-14 <= tol <= 1e-2):
+    if isinstance(tol, bool) or not (isinstance(tol, (float, int)) and 1e-14 <= tol <= 1e-2):
         raise ValueError(f"tol must be a number in [1e-14, 1e-2], got {tol!r}")
     out = np.empty_like(state0)
     steps = np.zeros(state0.shape[0], dtype=np.int64)

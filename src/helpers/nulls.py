@@ -29,8 +29,12 @@ chain starts at the real network, runs ``burn_in_per_row × S_i`` trades per lay
 every ``trades_per_row × S_i`` trades per layer (samples of one chain are correlated; see
 :func:`curveball_mixing_trace`).
 
-Randomness: a SplitMix64 stream seeded with ``seed`` at the start of every call, so equal arguments give
-equal samples, and :func:`null_counts` counts exactly the networks :func:`sample_null` returns.
+Randomness and threads: SplitMix64 streams, so equal arguments give equal samples and :func:`null_counts`
+counts exactly the networks :func:`sample_null` returns, whatever the number of numba threads
+(``numba.set_num_threads``). ``paper``: null k has its own stream, seeded with a hash of (``seed``, k); the
+nulls are drawn and counted in a parallel loop, each iteration with its own buffers. ``degree``: one chain
+(one stream seeded with ``seed``) runs on one thread; its samples are collected in batches of
+:data:`DEGREE_BATCH` and each batch is counted in parallel.
 """
 from __future__ import annotations
 
@@ -41,9 +45,11 @@ import numba as nb
 import numpy as np
 
 from . import graph, motifs
-from .motifs import _ONE, _ZERO, _count_packed, _popcount
+from .motifs import _ONE, _ZERO, _count_into, _count_packed, _popcount
 
 MODELS = ("paper", "degree")
+#: Curveball samples held at once by :func:`null_counts` before they are counted in parallel.
+DEGREE_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -103,12 +109,16 @@ _S27, _S30, _S31, _S32 = np.uint64(27), np.uint64(30), np.uint64(31), np.uint64(
 
 
 @nb.njit(inline="always", cache=True)
-def _next(state):
-    state[0] += _GOLDEN
-    z = state[0]
+def _mix(z):
     z = (z ^ (z >> _S30)) * _MIX1
     z = (z ^ (z >> _S27)) * _MIX2
     return z ^ (z >> _S31)
+
+
+@nb.njit(inline="always", cache=True)
+def _next(state):
+    state[0] += _GOLDEN
+    return _mix(state[0])
 
 
 @nb.njit(inline="always", cache=True)
@@ -130,6 +140,16 @@ def _new_state(seed):
     state = np.zeros(1, dtype=np.uint64)
     state[0] = np.uint64(seed) * _MIX2 + _GOLDEN
     _next(state)
+    return state
+
+
+@nb.njit(cache=True)
+def _sample_state(seed, index):
+    """The stream of null ``index`` of a call with ``seed``: state = mix(mix(seed) + (index + 1) · MIX1).
+    mix is a bijection of uint64 and MIX1 is odd, so the indices of one seed get distinct start states."""
+    state = np.zeros(1, dtype=np.uint64)
+    h = _mix(np.uint64(seed) * _MIX2 + _GOLDEN)
+    state[0] = _mix(h + (np.uint64(index) + _ONE) * _MIX1)
     return state
 
 
@@ -232,20 +252,22 @@ def _paper_layer(state, data, start, S, T, E, B, perm_s, perm_t, cover):
                 _setbit(data, start, w, S, perm_t[k])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def _paper_null(n, off, total, E, B, n_samples, seed, keep, count):
-    state = _new_state(seed)
+    """Draw (and count) ``n_samples`` paper nulls in a parallel loop; null s uses only its own stream
+    (:func:`_sample_state`) and buffers, so the output does not depend on the thread count or scheduling."""
     L = n.shape[0] - 1
     mx = 1
     for i in range(L + 1):
         mx = max(mx, n[i] + 1)
-    perm_s = np.zeros(mx, dtype=np.int64)
-    perm_t = np.zeros(mx, dtype=np.int64)
-    cover = np.zeros(mx * ((mx + 63) // 64), dtype=np.uint64)
-    buf = np.zeros(total, dtype=np.uint64)
     samples = np.zeros((n_samples if keep else 0, total), dtype=np.uint64)
     raw = np.zeros((n_samples if count else 0, 12), dtype=np.int64)
-    for s in range(n_samples):
+    for s in nb.prange(n_samples):
+        state = _sample_state(seed, s)
+        perm_s = np.zeros(mx, dtype=np.int64)
+        perm_t = np.zeros(mx, dtype=np.int64)
+        cover = np.zeros(mx * ((mx + 63) // 64), dtype=np.uint64)
+        buf = np.zeros(total, dtype=np.uint64)
         for i in range(L):
             _paper_layer(state, buf, off[i], n[i], n[i + 1], E[i], B[i], perm_s, perm_t, cover)
         if keep:
@@ -309,19 +331,28 @@ def _curveball_run(state, data, n, off, trades_per_row):
 
 
 @nb.njit(cache=True)
-def _degree_null(start_data, n, off, n_samples, seed, burn_in_per_row, trades_per_row, keep, count):
+def _degree_null(start_data, n, off, n_samples, seed, burn_in_per_row, trades_per_row, keep, count, batch):
+    """One Curveball chain (sequential, one stream); its samples are gathered ``batch`` at a time and each
+    batch is counted in parallel (:func:`helpers.motifs._count_into`)."""
     state = _new_state(seed)
     buf = start_data.copy()
     total = buf.shape[0]
     samples = np.zeros((n_samples if keep else 0, total), dtype=np.uint64)
     raw = np.zeros((n_samples if count else 0, 12), dtype=np.int64)
+    held = np.zeros((min(batch, n_samples) if count else 0, total), dtype=np.uint64)
     _curveball_run(state, buf, n, off, burn_in_per_row)
-    for s in range(n_samples):
-        _curveball_run(state, buf, n, off, trades_per_row)
-        if keep:
-            samples[s] = buf
+    s0 = 0
+    while s0 < n_samples:
+        m = min(batch, n_samples - s0)
+        for j in range(m):
+            _curveball_run(state, buf, n, off, trades_per_row)
+            if keep:
+                samples[s0 + j] = buf
+            if count:
+                held[j] = buf
         if count:
-            _count_packed(buf, n, off, raw[s], 0)
+            _count_into(held[:m], n, off, raw[s0:s0 + m], 0)
+        s0 += m
     return samples, raw
 
 
@@ -357,7 +388,7 @@ def _run(spec: NullSpec, n: int, model: str, seed: int, trades_per_row: float, b
     if model == "paper":
         return _paper_null(sizes, off, total, spec.edges, spec.bias_edges, int(n), int(seed), keep, count)
     return _degree_null(spec.packed, sizes, off, int(n), int(seed), float(burn_in_per_row),
-                        float(trades_per_row), keep, count)
+                        float(trades_per_row), keep, count, DEGREE_BATCH)
 
 
 def sample_null(masks: Sequence[np.ndarray], n: int, model: str = "paper", seed: int = 0,
