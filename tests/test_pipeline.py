@@ -64,3 +64,10 @@ def test_artifact_dir_respects_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("HELPERS_ARTIFACTS", str(tmp_path))
     d = pipeline.artifact_dir("data", {"n": 1})
     assert d.parent == tmp_path and (d / "params.json").exists()
+
+
+def test_keys_follow_the_code_each_stage_depends_on(monkeypatch):
+    assert pipeline.code_version("data") != pipeline.code_version("census")
+    key = pipeline.run_key("data", {"n": 1})
+    monkeypatch.setattr(pipeline, "code_version", lambda stage=None: "changed")
+    assert pipeline.run_key("data", {"n": 1}) != key

@@ -97,10 +97,10 @@ PAPER_SCHEDULE = (0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.90, 0.91, 0.
 #: ``paper`` is the original study's scale.
 PRESETS: dict[str, dict[str, Any]] = {
     "ci": dict(seed=0, data_seed=0, n_trajectories=20_000, n_networks=2, threshold=1e-3, schedule=PAPER_SCHEDULE,
-               bias_pruning="original", device="cpu", max_batches=400, max_batches_dense=400, n_null=100, null_model="paper",
+               bias_pruning="original", device="cpu", max_batches=100, max_batches_dense=600, n_null=100, null_model="paper",
                convention="paper"),
-    "default": dict(seed=0, data_seed=0, n_trajectories=1_000_000, n_networks=8, threshold=1e-3,
-                    schedule=PAPER_SCHEDULE, bias_pruning="original", device="cpu", max_batches=5_000, max_batches_dense=5_000,
+    "default": dict(seed=0, data_seed=0, n_trajectories=1_000_000, n_networks=4, threshold=1e-3,
+                    schedule=PAPER_SCHEDULE, bias_pruning="original", device="cpu", max_batches=1_000, max_batches_dense=8_000,
                     n_null=1000, null_model="paper", convention="paper"),
     "paper": dict(seed=0, data_seed=0, n_trajectories=10_000_000, n_networks=400, threshold=1e-3,
                   schedule=PAPER_SCHEDULE, bias_pruning="original", device="cuda", max_batches=50_000, max_batches_dense=50_000,
@@ -144,18 +144,31 @@ def artifact_root() -> Path:
     return Path(os.environ.get("HELPERS_ARTIFACTS", repo_root() / "artifacts"))
 
 
-def code_version() -> str:
-    """A short hash of the helper package's source: any change to the helpers changes every artifact key."""
+#: Helper modules whose source determines each stage's artifacts (a stage not listed depends on all of them).
+STAGE_MODULES: dict[str, tuple[str, ...]] = {
+    "data": ("pipeline", "flight", "data"),
+    "pruning": ("pipeline", "flight", "data", "ensemble", "pruning"),
+    "census": ("pipeline", "flight", "data", "ensemble", "pruning", "graph", "motifs", "nulls", "stats",
+               "convergence", "census"),
+}
+
+
+def code_version(stage: str | None = None) -> str:
+    """A short hash of the helper source a stage depends on (:data:`STAGE_MODULES`; all modules by default):
+    any change to that code changes the stage's artifact keys."""
+    here = Path(__file__).parent
+    names = STAGE_MODULES.get(stage) if stage else None
+    paths = [here / f"{n}.py" for n in names] if names else sorted(here.glob("*.py"))
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    for path in paths:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
 def run_key(stage: str, params: Mapping[str, Any]) -> str:
-    """Deterministic key of a stage's parameters (JSON, sorted) plus the helper code version."""
-    blob = json.dumps({"stage": stage, "params": dict(params), "code": code_version()}, sort_keys=True,
+    """Deterministic key of a stage's parameters (JSON, sorted) plus the version of the code it depends on."""
+    blob = json.dumps({"stage": stage, "params": dict(params), "code": code_version(stage)}, sort_keys=True,
                       default=lambda v: v.tolist() if isinstance(v, np.ndarray) else str(v))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -166,7 +179,7 @@ def artifact_dir(stage: str, params: Mapping[str, Any]) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     meta = path / "params.json"
     if not meta.exists():
-        atomic_write_bytes(meta, json.dumps({"stage": stage, "params": dict(params), "code": code_version()},
+        atomic_write_bytes(meta, json.dumps({"stage": stage, "params": dict(params), "code": code_version(stage)},
                                             indent=1, sort_keys=True, default=str).encode())
     return path
 

@@ -1,0 +1,85 @@
+"""The motif census of a pruned ensemble: Z-scores of every network at every saved state, cached as an artifact.
+
+For each network e and saved state s of the pruning run, the cleaned network is scored against ``n_null``
+null networks in both counting conventions (one null sample, counted once, read in both conventions; seeds from
+:func:`helpers.stats.derive_seed`, Z-scores as :func:`helpers.stats.zscores` computes them). Beside every real network
+one of its own null samples is scored against the remaining ones (leave-one-out): a *pseudo-real* random
+network that shows what the ensemble's statistics look like when there is no structure at all.
+
+Artifact ``pipeline.artifact_dir("census", ...)``: ``z.csv`` (columns network, state, sparsity, convention,
+motif, real, null_mean, null_sd, z, sp) and ``noise.csv`` (network, state, sparsity, convention, motif, z, sp).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from helpers import convergence, graph, motifs, nulls, pipeline, pruning, stats
+
+CONVENTIONS = ("paper", "subgraph")
+#: Motifs with a Z-score (edges are fixed by the null model, so their Z is always undefined).
+Z_MOTIFS = tuple(m for m in motifs.MOTIFS if m != "edges")
+
+
+def key_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """What determines the census: the pruning run plus the null model and its size."""
+    return dict(pruning.key_params(params), n_null=params["n_null"], null_model=params["null_model"])
+
+
+def _write_csv(path, frame: pd.DataFrame) -> None:
+    pipeline.atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def census(params: Mapping[str, Any], progress: bool = False) -> dict[str, pd.DataFrame]:
+    """Z-scores of every network × saved state (both conventions) and of one pseudo-real null per cell.
+
+    params: resolved chapter parameters (those of :func:`helpers.pruning.run_or_load` plus ``n_null``,
+    ``null_model``). Returns ``{"z": ..., "noise": ..., "states": states}`` (DataFrames as in the module doc).
+    """
+    if params["n_null"] < 4:
+        raise ValueError(f"parameter 'n_null' = {params['n_null']} is invalid: the census needs at least 4")
+    states = pruning.run_or_load(params, progress=progress)
+    folder = pipeline.artifact_dir("census", key_params(params))
+    z_path, noise_path = folder / "z.csv", folder / "noise.csv"
+    with pipeline.build_lock(folder):
+        if not (z_path.exists() and noise_path.exists()):
+            z_rows, noise_rows = _compute(states, params, progress)
+            _write_csv(noise_path, noise_rows)
+            _write_csv(z_path, z_rows)
+    try:
+        z, noise = pd.read_csv(z_path), pd.read_csv(noise_path)
+    except Exception as exc:
+        raise pipeline.ArtifactError(f"census artifact in {folder} is unreadable ({exc}); delete it to rebuild") \
+            from exc
+    return {"z": z, "noise": noise, "states": states}
+
+
+def _compute(states: Mapping[str, np.ndarray], params: Mapping[str, Any], progress: bool
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from tqdm import tqdm
+
+    n_networks, n_states = states["val_loss"].shape
+    cells = [(e, s) for e in range(n_networks) for s in range(n_states)]
+    z_frames, noise_frames = [], []
+    columns = [motifs.MOTIFS.index(m) for m in Z_MOTIFS]
+    for e, s in tqdm(cells, desc="census", disable=not progress):
+        sparsity = float(states["sparsity"][s])
+        cleaned = graph.clean(pruning.exchange_masks(states, e, s))
+        real = motifs.count_raw(cleaned)
+        null_raw = nulls.null_counts(cleaned, params["n_null"], params["null_model"],
+                                     stats.derive_seed(params["seed"], e, sparsity))
+        for convention in CONVENTIONS:                   # one null sample, both conventions
+            null = motifs.project(null_raw, convention)
+            table = stats.table(motifs.project(real, convention), null).loc[list(Z_MOTIFS)].reset_index()
+            z_frames.append(table.assign(network=e, state=s, sparsity=sparsity, convention=convention))
+            pseudo_z = convergence.leave_one_out_z(null[:, columns])[0]
+            noise_frames.append(pd.DataFrame(dict(motif=Z_MOTIFS, z=pseudo_z,
+                                                  sp=convergence.significance_profile(pseudo_z),
+                                                  network=e, state=s, sparsity=sparsity, convention=convention)))
+    order = ["network", "state", "sparsity", "convention", "motif"]
+    z = pd.concat(z_frames, ignore_index=True)
+    noise = pd.concat(noise_frames, ignore_index=True)
+    return (z[order + [c for c in z.columns if c not in order]], noise[order + ["z", "sp"]])
