@@ -1,0 +1,54 @@
+"""The motif census of a pruned ensemble, on small synthetic networks standing in for the pruning run."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import census, graph, pruning, stats
+
+SIZES = (4, 12, 12, 3)
+SPARSITY = np.array([0.0, 0.5, 0.8])
+
+
+@pytest.fixture
+def fake_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPERS_ARTIFACTS", str(tmp_path))
+    states = {"sparsity": SPARSITY, "val_loss": np.zeros((2, 3)), "optimal": np.array([2, 1])}
+    calls = []
+
+    def run_or_load(params, progress=False):
+        calls.append(params)
+        return states
+
+    def exchange_masks(st, network, state):
+        if SPARSITY[state] == 0:
+            return [np.ones((a + 1, b), bool) for a, b in zip(SIZES[:-1], SIZES[1:])]
+        return graph.synthetic_pruned(SIZES, sparsity=SPARSITY[state], seed=10 * network + state)
+
+    monkeypatch.setattr(pruning, "run_or_load", run_or_load)
+    monkeypatch.setattr(pruning, "exchange_masks", exchange_masks)
+    monkeypatch.setattr(pruning, "key_params", lambda params: {"seed": params["seed"]})
+    return exchange_masks
+
+
+PARAMS = dict(seed=3, n_null=30, null_model="paper")
+
+
+def test_census_matches_zscores_cell_by_cell_and_is_cached(fake_run):
+    out = census.census(PARAMS)
+    z, noise = out["z"], out["noise"]
+    assert len(z) == 2 * 3 * 2 * len(census.Z_MOTIFS) and len(noise) == len(z)
+    for convention in census.CONVENTIONS:
+        ref = stats.zscores(fake_run(None, 1, 2), n_null=30, convention=convention,
+                            seed=stats.derive_seed(3, 1, SPARSITY[2]))
+        cell = z[(z.network == 1) & (z.state == 2) & (z.convention == convention)].set_index("motif")
+        assert np.array_equal(cell.real.to_numpy(), ref.loc[list(census.Z_MOTIFS), "real"].to_numpy())
+        assert np.allclose(cell.z, ref.loc[list(census.Z_MOTIFS), "z"], equal_nan=True)
+    dense = z[z.sparsity == 0]
+    assert dense.z.isna().all(), "a dense network has a single possible null: Z must be missing"
+    again = census.census(PARAMS)
+    pd.testing.assert_frame_equal(again["z"], z)
+
+
+def test_census_rejects_too_few_nulls(fake_run):
+    with pytest.raises(ValueError, match="n_null"):
+        census.census(dict(PARAMS, n_null=3))
