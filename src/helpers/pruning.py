@@ -1,0 +1,437 @@
+"""Iterative layer-wise magnitude pruning of the ensemble (SPEC §4) and the saved states it produces.
+
+Loop (original protocol): train a round → save the state (weights, biases, masks) → prune every weight matrix
+to the next cumulative sparsity target of the schedule → train again … The saved states are the dense one plus
+one per target except the last (0 %, 15 %, …, 98 % for the paper's schedule: 18 states); the last prune (99 %)
+is applied but never trained. A pruned weight never returns.
+
+Bias pruning (SPEC B3):
+- ``original`` — the bias mask of layer i keeps a bias only if its magnitude exceeds the *weight* cutoff of
+  layer i (the largest weight magnitude pruned in that layer), as the original code did. Biases start at 0 and
+  stay small, so most of them are pruned in the first rounds.
+- ``corrected`` — biases are never pruned (bias masks stay all ones): the schedule's sparsity refers to weights
+  only, as in standard magnitude pruning (Han et al. 2015).
+
+Selection (SPEC B4): the optimally sparse state of a network is the most pruned saved state whose loss on the
+*full* validation set is ≤ the threshold; a network with no such state is *dropped* (index −1). The original's
+criterion — the loss on one 1024-sample slice of the training set (here: its first 1024 samples) — is recorded
+too (``train_slice_loss``, ``optimal_original``) so that both selections can be compared.
+
+Public API (used by the later chapters; names and signatures are stable):
+
+- ``run_or_load(params, progress=False)`` → summary dict: the run for resolved chapter ``params`` (trained if
+  needed, resuming from its last checkpoint, under ``pipeline.build_lock``);
+- ``load_states(params)`` → the same summary of a finished run (``FileNotFoundError`` if there is none);
+- ``exchange_masks(states, network, state)`` → list of 5 bool arrays (n_i + 1, n_{i+1}), last row = bias mask
+  (SPEC §5 exchange layout);
+- ``network_weights(states, network, state)`` → (weights (n_i, n_{i+1}), biases (n_{i+1},)) float32;
+- ``ensemble_at(states, state)`` → an :class:`~helpers.ensemble.Ensemble` of all networks at a state (or at
+  per-network states such as ``states["optimal"]``).
+
+Artifact ``pipeline.artifact_dir("pruning", key_params)/``: ``states.npz`` (the summary: sparsity, losses,
+batches, optimal states, learning curves and packed exchange-layout masks, see :func:`load_states`),
+``state_SS.npz`` per saved state (all networks' weights ``W{i}`` (E, n_i, n_{i+1}) and biases ``b{i}``
+(E, n_{i+1}), float32, masked entries exactly 0; kept in one file per state so that the summary stays small and
+weights are read only when asked for), and ``checkpoint.pt`` (resume point, rewritten atomically after every
+round).
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from helpers import ensemble as ens_mod
+from helpers import pipeline
+from helpers.ensemble import LAYERS
+
+BIAS_MODES = ("original", "corrected")
+#: Parameters that determine the pruning run (the threshold only selects among its saved states).
+KEY_PARAMS = ("seed", "n_networks", "n_trajectories", "data_seed", "schedule", "bias_pruning", "device",
+              "max_batches", "max_batches_dense")
+SUMMARY_REQUIRED = ("sparsity", "val_loss", "test_loss", "train_slice_loss", "optimal", "batches", "threshold")
+#: Size of the training-set slice on which the original selected the optimal state (B4): the first 1024 samples.
+TRAIN_SLICE = 1024
+
+
+# -------------------------------------------------------------------------------------------- validation
+
+def check_schedule(schedule: Sequence[float]) -> tuple[float, ...]:
+    """The schedule as floats; ``ValueError`` naming ``schedule`` unless non-empty, strictly increasing, in (0, 1)."""
+    try:
+        values = tuple(float(s) for s in schedule)
+    except (TypeError, ValueError):
+        raise ValueError(f"parameter 'schedule' = {schedule!r} is invalid: it must be a sequence of numbers") \
+            from None
+    if not values or any(not (0.0 < s < 1.0) for s in values) or any(b <= a for a, b in zip(values, values[1:])):
+        raise ValueError(f"parameter 'schedule' = {schedule!r} is invalid: it must be a non-empty, strictly "
+                         "increasing sequence of cumulative sparsities in (0, 1)")
+    return values
+
+
+def check_threshold(threshold: float) -> float:
+    if not isinstance(threshold, (int, float, np.number)) or not np.isfinite(threshold) or threshold <= 0:
+        raise ValueError(f"parameter 'threshold' = {threshold!r} is invalid: it must be a finite number > 0")
+    return float(threshold)
+
+
+def check_bias_pruning(mode: str) -> str:
+    if mode not in BIAS_MODES:
+        raise ValueError(f"parameter 'bias_pruning' = {mode!r} is invalid: it must be one of {BIAS_MODES}")
+    return mode
+
+
+def saved_sparsities(schedule: Sequence[float]) -> np.ndarray:
+    """Nominal weight sparsity of each saved state: 0 and every target but the last → (S,) float64."""
+    return np.array((0.0,) + tuple(check_schedule(schedule))[:-1])
+
+
+# ---------------------------------------------------------------------------------------------- masks
+
+def n_pruned(size: int, sparsity: float) -> int:
+    """How many of ``size`` weights a layer at ``sparsity`` has pruned: round(sparsity · size)."""
+    return int(round(float(sparsity) * size))
+
+
+def prune_layerwise(weights: Sequence[np.ndarray], masks: Sequence[np.ndarray], sparsity: float
+                    ) -> list[np.ndarray]:
+    """New masks with exactly round(sparsity · size) weights of *each* layer pruned, by magnitude.
+
+    ``weights[i]``: (n_i, n_{i+1}) float; ``masks[i]``: same shape, bool (True = kept). Already pruned weights are
+    pruned first (they never return); the rest go in order of increasing |w| (ties: lower flat index first).
+    Raises ``ValueError`` if a layer already has more pruned weights than the target allows.
+    """
+    if not (0.0 <= float(sparsity) < 1.0):
+        raise ValueError(f"sparsity = {sparsity!r} is invalid: it must be in [0, 1)")
+    out = []
+    for i, (w, m) in enumerate(zip(weights, masks)):
+        w = np.asarray(w, dtype=np.float64)
+        m = np.asarray(m, dtype=bool)
+        if w.shape != m.shape:
+            raise ValueError(f"layer {i}: weight shape {w.shape} != mask shape {m.shape}")
+        k = n_pruned(w.size, sparsity)
+        already = int((~m).sum())
+        if already > k:
+            raise ValueError(f"layer {i} already has {already} pruned weights, more than the {k} of sparsity "
+                             f"{sparsity}: sparsity targets must increase")
+        score = np.where(m, np.abs(w), -1.0).ravel()          # pruned weights rank below everything
+        order = np.argsort(score, kind="stable")
+        new = np.ones(w.size, dtype=bool)
+        new[order[:k]] = False
+        out.append(new.reshape(w.shape))
+    return out
+
+
+def prune_network(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], wmasks: Sequence[np.ndarray],
+                  bmasks: Sequence[np.ndarray], sparsity: float, bias_pruning: str = "original"
+                  ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Prune one network: weight masks by :func:`prune_layerwise`, bias masks by ``bias_pruning`` (module doc).
+
+    ``biases[i]``, ``bmasks[i]``: (n_{i+1},). Returns (weight masks, bias masks), bool.
+    """
+    check_bias_pruning(bias_pruning)
+    new_w = prune_layerwise(weights, wmasks, sparsity)
+    new_b = []
+    for w, b, mw, mb in zip(weights, biases, new_w, bmasks):
+        mb = np.asarray(mb, dtype=bool)
+        if bias_pruning == "corrected":
+            new_b.append(mb.copy())
+            continue
+        pruned = np.abs(np.asarray(w, dtype=np.float64))[~mw]
+        cutoff = pruned.max() if pruned.size else -np.inf
+        new_b.append(mb & (np.abs(np.asarray(b, dtype=np.float64)) > cutoff))
+    return new_w, new_b
+
+
+def prune_ensemble(ens: ens_mod.Ensemble, sparsity: float, bias_pruning: str = "original") -> None:
+    """Prune every network of ``ens`` in place to ``sparsity`` (masks, weights and Adam moments)."""
+    wm_new = [np.empty(w.shape, dtype=bool) for w in ens.weights]
+    bm_new = [np.empty(b.shape, dtype=bool) for b in ens.biases]
+    for e in range(ens.n_networks):
+        w = [t[e].cpu().numpy() for t in ens.weights]
+        b = [t[e, 0].cpu().numpy() for t in ens.biases]
+        mw = [t[e].cpu().numpy() > 0 for t in ens.wmasks]
+        mb = [t[e, 0].cpu().numpy() > 0 for t in ens.bmasks]
+        nw, nb = prune_network(w, b, mw, mb, sparsity, bias_pruning)
+        for i in range(len(w)):
+            wm_new[i][e] = nw[i]
+            bm_new[i][e, 0] = nb[i]
+    ens_mod.set_masks(ens, [torch.from_numpy(m) for m in wm_new], [torch.from_numpy(m) for m in bm_new])
+
+
+def exchange_layout(wmask: np.ndarray, bmask: np.ndarray) -> np.ndarray:
+    """SPEC §5 layout of one layer: (n_i + 1, n_{i+1}) bool, last row = bias mask."""
+    return np.concatenate([np.asarray(wmask, dtype=bool), np.asarray(bmask, dtype=bool).reshape(1, -1)], axis=0)
+
+
+def optimal_states(val_loss: np.ndarray, threshold: float) -> np.ndarray:
+    """Index of the most pruned saved state with loss ≤ threshold, per network; −1 if none (dropped).
+
+    ``val_loss``: (E, S), states ordered by increasing sparsity. Returns (E,) int64.
+    """
+    check_threshold(threshold)
+    ok = np.asarray(val_loss) <= threshold
+    last = ok.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1)
+    return np.where(ok.any(axis=1), last, -1).astype(np.int64)
+
+
+# ------------------------------------------------------------------------------------------- the loop
+
+def _state_path(directory: Path, s: int) -> Path:
+    return Path(directory) / f"state_{s:02d}.npz"
+
+
+def _save_state(directory: Path, s: int, ens: ens_mod.Ensemble) -> None:
+    arrays = {}
+    for i in range(len(ens.weights)):
+        arrays[f"W{i}"] = (ens.weights[i] * ens.wmasks[i]).cpu().numpy().astype(np.float32)
+        arrays[f"b{i}"] = (ens.biases[i] * ens.bmasks[i])[:, 0].cpu().numpy().astype(np.float32)
+        arrays[f"wmask{i}"] = np.packbits(ens.wmasks[i].cpu().numpy() > 0, axis=-1)
+        arrays[f"bmask{i}"] = np.packbits(ens.bmasks[i][:, 0].cpu().numpy() > 0, axis=-1)
+    pipeline.save_npz(_state_path(directory, s), **arrays)
+
+
+def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence[int], schedule: Sequence[float],
+                bias_pruning: str = "original", max_batches: int = 50_000, max_batches_dense: int | None = None,
+                threshold: float = 1e-3, device: str = "cpu", layers: Sequence[int] = LAYERS,
+                on_round: Callable[[int], None] | None = None, progress: bool = False,
+                rounds: int | None = None) -> dict[str, np.ndarray]:
+    """Run (or resume) the iterative pruning loop in ``directory`` and return the summary of :func:`load_states`.
+
+    ``data``: ``x_train, y_train, x_val, y_val, x_test, y_test`` (scaled float32). ``seeds``: one per network.
+    ``max_batches``: per-round cap; ``max_batches_dense``: cap of the dense round (default ``max_batches``).
+    A checkpoint is written atomically after every round; a call on a directory holding one resumes after
+    the last completed round and gives bit-for-bit the result of an uninterrupted run (on the CPU).
+    ``on_round(r)`` is called after round r is checkpointed (tests use it to simulate an interruption).
+    ``rounds``: stop (checkpointed, resumable) once that many rounds are done and return the partial summary
+    of those rounds (e.g. ``rounds=1``: the dense network only); ``None`` runs to the end.
+    """
+    schedule = check_schedule(schedule)
+    check_bias_pruning(bias_pruning)
+    check_threshold(threshold)
+    dev = ens_mod.check_device(device)
+    if max_batches_dense is None:
+        max_batches_dense = max_batches
+    for name, value in (("max_batches", max_batches), ("max_batches_dense", max_batches_dense)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"parameter {name!r} = {value!r} is invalid: it must be an int ≥ 1")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    summary_path = directory / "states.npz"
+    if summary_path.exists():
+        return load_states(directory, threshold)
+    sparsity = saved_sparsities(schedule)
+    n_states = len(sparsity)
+    ckpt_path = directory / "checkpoint.pt"
+    if ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        ens = ens_mod.Ensemble.from_state_dict(ckpt["ensemble"], dev)
+        rec = ckpt["record"]
+        start = ckpt["rounds_done"]
+    else:
+        ens = ens_mod.init_ensemble(seeds, str(dev), layers)
+        e = ens.n_networks
+        rec = dict(val_loss=np.full((e, n_states), np.nan), test_loss=np.full((e, n_states), np.nan),
+                   train_slice_loss=np.full((e, n_states), np.nan),
+                   batches=np.zeros((e, n_states), dtype=np.int64), seconds=np.zeros(n_states),
+                   curves_val=[], curves_train=[])
+        start = 0
+    stop = n_states if rounds is None else min(int(rounds), n_states)
+    for r in range(start, stop):
+        t0 = time.perf_counter()
+        cap = max_batches_dense if r == 0 else max_batches
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=cap, desc=f"round {r} ({100 * sparsity[r]:.0f} %)", leave=False)
+        res = ens_mod.train_round(ens, data["x_train"], data["y_train"], data["x_val"], data["y_val"],
+                                  max_batches=cap,
+                                  progress=(lambda n: bar.update(100)) if bar is not None else None)
+        if bar is not None:
+            bar.close()
+        rec["val_loss"][:, r] = ens_mod.mse(ens, data["x_val"], data["y_val"])
+        rec["test_loss"][:, r] = ens_mod.mse(ens, data["x_test"], data["y_test"])
+        rec["train_slice_loss"][:, r] = ens_mod.mse(ens, data["x_train"][:TRAIN_SLICE], data["y_train"][:TRAIN_SLICE])
+        rec["batches"][:, r] = res.batches
+        rec["curves_val"].append(res.val_loss)
+        rec["curves_train"].append(res.train_loss)
+        _save_state(directory, r, ens)
+        prune_ensemble(ens, schedule[r], bias_pruning)          # the last prune (e.g. 99 %) is never trained
+        rec["seconds"][r] = time.perf_counter() - t0
+        ckpt = dict(ensemble=ens.state_dict(), record=rec, rounds_done=r + 1)
+        pipeline.atomic_write(ckpt_path, lambda tmp: torch.save(ckpt, tmp))
+        if on_round is not None:
+            on_round(r)
+    if stop < n_states or start > stop:
+        out = _summary(directory, rec, sparsity, schedule, threshold, len(layers) - 1, n_done=max(stop, start))
+        out["directory"] = np.array(str(directory))
+        return out
+    pipeline.save_npz(directory / "states.npz",
+                      **_summary(directory, rec, sparsity, schedule, threshold, len(layers) - 1, n_states))
+    return load_states(directory, threshold)
+
+
+def _summary(directory: Path, rec: dict, sparsity: np.ndarray, schedule: tuple, threshold: float,
+             n_layers: int, n_done: int) -> dict[str, np.ndarray]:
+    """The summary arrays of the first ``n_done`` saved states (all of them for a finished run)."""
+    sparsity = sparsity[:n_done]
+    arrays: dict[str, np.ndarray] = dict(
+        sparsity=sparsity, schedule=np.array(schedule), val_loss=rec["val_loss"][:, :n_done],
+        test_loss=rec["test_loss"][:, :n_done], train_slice_loss=rec["train_slice_loss"][:, :n_done],
+        batches=rec["batches"][:, :n_done], seconds=rec["seconds"][:n_done], threshold=np.array(threshold),
+        optimal=optimal_states(rec["val_loss"][:, :n_done], threshold),
+        optimal_original=optimal_states(rec["train_slice_loss"][:, :n_done], threshold))
+    # learning curves: every round's per-batch losses, concatenated; round r spans round_start[r]:round_start[r+1]
+    lengths = [c.shape[1] for c in rec["curves_val"][:n_done]]
+    arrays["round_start"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    arrays["curve_val"] = np.concatenate(rec["curves_val"][:n_done], axis=1).astype(np.float32)
+    arrays["curve_train"] = np.concatenate(rec["curves_train"][:n_done], axis=1).astype(np.float32)
+    for i in range(n_layers):
+        arrays[f"mask{i}"] = np.stack([_exchange_packed(directory, s, i) for s in range(n_done)], axis=1)
+    return arrays
+
+
+def _exchange_packed(directory: Path, s: int, i: int) -> np.ndarray:
+    """Packed exchange-layout masks of layer i at state s for all networks: (E, packed bytes) uint8."""
+    st = pipeline.load_npz(_state_path(directory, s), required=(f"W{i}", f"wmask{i}", f"bmask{i}"))
+    e, n_in, n_out = st[f"W{i}"].shape
+    wm = np.unpackbits(st[f"wmask{i}"], axis=-1, count=n_out).astype(bool)
+    bm = np.unpackbits(st[f"bmask{i}"], axis=-1, count=n_out).astype(bool)
+    full = np.concatenate([wm, bm[:, None, :]], axis=1)                  # (E, n_in + 1, n_out)
+    return np.packbits(full.reshape(e, -1), axis=-1)
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+def load_states(where: Path | Mapping[str, Any], threshold: float | None = None) -> dict[str, np.ndarray]:
+    """The summary of a finished run: a directory, or resolved params (then ``threshold`` defaults to theirs).
+
+    Keys: ``sparsity`` (S,) nominal weight sparsity of each saved state; ``val_loss``, ``test_loss`` (E, S) MSE
+    on the full validation / test split (scaled units); ``train_slice_loss`` (E, S) MSE on the first 1024
+    training samples (the original's selection data, B4); ``batches`` (E, S) batches trained per round;
+    ``optimal`` (E,) index of the optimally sparse state for ``threshold`` by full validation loss (−1 =
+    dropped); ``optimal_original`` (E,) the same by the B4 training-slice loss; ``threshold``;
+    ``round_start`` (S+1,), ``curve_val``/``curve_train`` (E, total batches) per-batch learning curves (NaN after
+    a network stopped within a round); ``mask{i}`` packed exchange masks (use :func:`exchange_masks`);
+    ``seconds`` (S,) wall time per round; ``directory`` (str) where the state files live.
+    """
+    if isinstance(where, Mapping):
+        directory = artifact_path(where)
+        threshold = where.get("threshold", threshold) if threshold is None else threshold
+    else:
+        directory = Path(where)
+    if not (directory / "states.npz").exists():
+        raise FileNotFoundError(f"no finished pruning run in {directory}; call run_or_load(params) to train it")
+    out = pipeline.load_npz(directory / "states.npz", required=SUMMARY_REQUIRED)
+    if threshold is not None:
+        out["threshold"] = np.array(check_threshold(threshold))
+        out["optimal"] = optimal_states(out["val_loss"], float(threshold))
+        out["optimal_original"] = optimal_states(out["train_slice_loss"], float(threshold))
+    out["directory"] = np.array(str(directory))
+    return out
+
+
+def exchange_masks(states: Mapping[str, np.ndarray], network: int, state: int,
+                   layers: Sequence[int] = LAYERS) -> list[np.ndarray]:
+    """The SPEC §5 masks of one network at one saved state: list of (n_i + 1, n_{i+1}) bool, last row = bias."""
+    e, s = states["val_loss"].shape
+    if not (0 <= network < e) or not (0 <= state < s):
+        raise ValueError(f"network {network} / state {state} out of range ({e} networks, {s} states)")
+    out = []
+    for i, (n_in, n_out) in enumerate(zip(layers[:-1], layers[1:])):
+        bits = np.unpackbits(states[f"mask{i}"][network, state], count=(n_in + 1) * n_out)
+        out.append(bits.reshape(n_in + 1, n_out).astype(bool))
+    return out
+
+
+def state_weights(states: Mapping[str, np.ndarray], state: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Weights ``W{i}`` (E, n_i, n_{i+1}) and biases ``b{i}`` (E, n_{i+1}) of every network at a saved state
+    (float32, pruned entries exactly 0)."""
+    st = pipeline.load_npz(_state_path(Path(str(states["directory"])), state))
+    n = sum(1 for k in st if k.startswith("W"))
+    return [st[f"W{i}"] for i in range(n)], [st[f"b{i}"] for i in range(n)]
+
+
+def network_weights(states: Mapping[str, np.ndarray], network: int, state: int
+                    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Weights (n_i, n_{i+1}) and biases (n_{i+1},) of one network at one saved state, float32, pruned entries
+    exactly 0 — ``y = tanh(x @ W + b)`` layer by layer (linear last layer) reproduces the network."""
+    e, s = states["val_loss"].shape
+    if not (0 <= network < e) or not (0 <= state < s):
+        raise ValueError(f"network {network} / state {state} out of range ({e} networks, {s} states)")
+    ws, bs = state_weights(states, state)
+    return [w[network].copy() for w in ws], [b[network].copy() for b in bs]
+
+
+def ensemble_at(states: Mapping[str, np.ndarray], state: int | np.ndarray) -> ens_mod.Ensemble:
+    """An :class:`~helpers.ensemble.Ensemble` (CPU) holding every network at saved state ``state``; ``state`` may
+    be an (E,) array giving each network its own state (e.g. ``states["optimal"]``; −1 is not allowed)."""
+    idx = np.broadcast_to(np.asarray(state), states["val_loss"].shape[:1])
+    if (idx < 0).any():
+        raise ValueError("state −1 (dropped network) has no weights; select the kept networks first")
+    per_state = {int(s): state_weights(states, int(s)) for s in np.unique(idx)}
+    n_layers = len(per_state[int(idx[0])][0])
+    ws = [torch.from_numpy(np.stack([per_state[int(s)][0][i][e] for e, s in enumerate(idx)])) for i in range(n_layers)]
+    bs = [torch.from_numpy(np.stack([per_state[int(s)][1][i][e] for e, s in enumerate(idx)]))[:, None, :]
+          for i in range(n_layers)]
+    return ens_mod.Ensemble(ws, bs, [(w != 0).float() for w in ws], [(b != 0).float() for b in bs])
+
+
+# -------------------------------------------------------------------------------------------- pipeline
+
+def key_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The subset of resolved params that determines the run (``max_batches_dense`` defaults to
+    ``max_batches``)."""
+    out = {k: params[k] for k in KEY_PARAMS if k in params}
+    out.setdefault("max_batches_dense", params["max_batches"])
+    out["schedule"] = list(out["schedule"])
+    return out
+
+
+def artifact_path(params: Mapping[str, Any]) -> Path:
+    return pipeline.artifact_dir("pruning", key_params(params))
+
+
+def validate(params: Mapping[str, Any]) -> None:
+    """Check the run's parameters again (beyond :func:`pipeline.resolve`), naming the bad one."""
+    if params["n_networks"] < 1:
+        raise ValueError(f"parameter 'n_networks' = {params['n_networks']!r} is invalid: it must be ≥ 1")
+    check_schedule(params["schedule"])
+    check_threshold(params["threshold"])
+    check_bias_pruning(params["bias_pruning"])
+    ens_mod.check_device(params["device"])
+
+
+def run_or_load(params: Mapping[str, Any], progress: bool = False, rounds: int | None = None
+                ) -> dict[str, np.ndarray]:
+    """The pruning run for resolved ``params`` (seed, n_networks, n_trajectories, data_seed, schedule,
+    bias_pruning, device, max_batches, max_batches_dense, threshold): load it if finished, else train — resuming
+    from the last checkpoint — and return :func:`load_states`. ``rounds``: only make sure that many rounds are
+    done and return their partial summary (``rounds=1``: the trained dense ensemble); a later call resumes."""
+    validate(params)
+    directory = artifact_path(params)
+    if (directory / "states.npz").exists():
+        return load_states(directory, params["threshold"])
+    with pipeline.build_lock(directory):
+        return _build(params, directory, progress, rounds)
+
+
+def _build(params: Mapping[str, Any], directory: Path, progress: bool, rounds: int | None
+           ) -> dict[str, np.ndarray]:
+    if (directory / "states.npz").exists():                  # built by another process while we waited
+        return load_states(directory, params["threshold"])
+    from helpers import data as data_mod
+
+    ds = data_mod.load_or_build(params["n_trajectories"], params["data_seed"], progress=progress)
+    arrays = {k: getattr(ds, k) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}
+    kp = key_params(params)
+    seeds = ens_mod.member_seeds(params["seed"], params["n_networks"])
+    pipeline.atomic_write_bytes(directory / "run.json", json.dumps(dict(kp, seeds=seeds), indent=1).encode())
+    return run_pruning(directory, arrays, seeds, params["schedule"], params["bias_pruning"], params["max_batches"],
+                       kp["max_batches_dense"], params["threshold"], params["device"], progress=progress,
+                       rounds=rounds)

@@ -1,0 +1,228 @@
+"""Batched ensemble: stopping rule, equivalence with one-by-one training, masks, distinct members, determinism."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils import prune as tprune
+
+from helpers import ensemble as E
+
+torch.set_num_threads(1)
+SMALL = (10, 24, 24, 7)
+
+
+def synthetic(n, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-0.5, 0.5, (n, 10)).astype(np.float32)
+    y = (0.4 * np.tanh(x @ rng.normal(size=(10, 7)))).astype(np.float32)
+    return x, y
+
+
+# ------------------------------------------------------------------------------------------ stopping rule
+
+def linear_ratio(a, b, n):
+    # mean of a - b*k over k in [n-1000, n-500) and over [n-500, n): means at k = n-750.5 and n-250.5
+    return (a - b * (n - 750.5)) / (a - b * (n - 250.5))
+
+
+@pytest.mark.parametrize("slope", [0.0, 1e-6, 3e-5, 1e-4])
+def test_stop_rule_linear_sequences_match_closed_form(slope):
+    a = 1.0
+    for n in range(1000, 3001, 100):
+        h = a - slope * np.arange(n)
+        assert E.stop_rule(h) == (linear_ratio(a, slope, n) < 1.01), (slope, n)
+
+
+def test_stop_rule_only_fires_on_schedule():
+    flat = np.ones(5000)
+    assert not E.stop_rule(flat[:999])
+    assert E.stop_rule(flat[:1000])
+    assert not E.stop_rule(flat[:1050])            # only every 100 batches
+    assert E.stop_rule(flat[:1100])
+    # a steadily falling loss (exponential, 1 %/100 batches ≈ 5 % per 500) never stops
+    falling = np.exp(-np.arange(5000) / 10_000.0)
+    assert not any(E.stop_rule(falling[:n]) for n in range(1000, 5001, 100))
+    # a plateau after a fall stops once the 1000-batch window lies on the plateau's flat part
+    plateau = np.concatenate([np.linspace(1, 0.1, 2000), np.full(3000, 0.1)])
+    fired = [n for n in range(1000, 5001, 100) if E.stop_rule(plateau[:n])]
+    assert fired and fired[0] > 2000 and fired[0] <= 3000
+
+
+def test_stop_rule_batched_equals_rowwise():
+    rng = np.random.default_rng(1)
+    h = np.abs(rng.normal(1, 0.01, (5, 1200))) * np.linspace(1, 0.97, 1200) ** rng.uniform(0, 3, (5, 1))
+    rows = [E.stop_rule(r) for r in h]
+    assert list(E.stop_rule(h)) == rows and len(set(rows)) == 2
+
+
+# ------------------------------------------------------------------------------- equivalence with one-by-one
+
+def reference_net(seed, layers=E.LAYERS):
+    """A plain nn.Sequential with the same init protocol (own generator, N(0, 0.2²), zero biases)."""
+    gen = torch.Generator().manual_seed(seed)
+    mods = []
+    for i, (a, b) in enumerate(zip(layers[:-1], layers[1:])):
+        lin = nn.Linear(a, b)
+        with torch.no_grad():
+            lin.weight.copy_((torch.randn(a, b, generator=gen) * 0.2).T)
+            lin.bias.zero_()
+        mods.append(lin)
+        if i < len(layers) - 2:
+            mods.append(nn.Tanh())
+    return nn.Sequential(*mods)
+
+
+def train_reference(net, opt, x, y, n):
+    for k in range(n):
+        xb, yb = torch.from_numpy(x[k * 128:(k + 1) * 128]), torch.from_numpy(y[k * 128:(k + 1) * 128])
+        opt.zero_grad()
+        nn.functional.mse_loss(net(xb), yb).backward()
+        opt.step()
+
+
+def test_batched_matches_one_by_one_with_torch_prune():
+    """Same seeds, same batches: the batched ensemble equals E separately trained nn.Sequential networks with
+    torch.optim.Adam, dense and after a torch.nn.utils.prune mask (effective weights compared)."""
+    x, y = synthetic(128 * 12)
+    seeds = [11, 22, 33]
+    ens = E.init_ensemble(seeds)
+    E.train_round(ens, x[:128 * 6], y[:128 * 6], x, y, max_batches=6, early_stopping=False)
+    rng = np.random.default_rng(5)
+    wm = [torch.from_numpy((rng.random(w.shape) > 0.5).astype(np.float32)) for w in ens.weights]
+    bm = [torch.ones_like(b) for b in ens.biases]
+    E.set_masks(ens, wm, bm)
+    E.train_round(ens, x[128 * 6:], y[128 * 6:], x, y, max_batches=6, early_stopping=False)
+    for e, seed in enumerate(seeds):
+        net = reference_net(seed)
+        opt = torch.optim.Adam(net.parameters(), lr=5e-4, betas=(0.9, 0.999), eps=1e-8)
+        train_reference(net, opt, x[:128 * 6], y[:128 * 6], 6)
+        lins = [m for m in net if isinstance(m, nn.Linear)]
+        for lin, m in zip(lins, wm):
+            tprune.custom_from_mask(lin, "weight", m[e].T.contiguous())
+        train_reference(net, opt, x[128 * 6:], y[128 * 6:], 6)
+        for i, lin in enumerate(lins):
+            effective = (lin.weight_orig * lin.weight_mask).detach()     # lin.weight is refreshed only in forward
+            np.testing.assert_allclose(ens.weights[i][e].numpy(), effective.T.numpy(), atol=2e-5, rtol=0)
+            np.testing.assert_allclose(ens.biases[i][e, 0].numpy(), lin.bias.detach().numpy(), atol=2e-6, rtol=0)
+
+
+# ------------------------------------------------------------------------------------------------ masks
+
+def test_masked_weights_stay_exactly_zero_through_retraining():
+    x, y = synthetic(128 * 40)
+    ens = E.init_ensemble([1, 2], layers=SMALL)
+    E.train_round(ens, x, y, x, y, max_batches=20, early_stopping=False)   # nonzero Adam moments everywhere
+    rng = np.random.default_rng(0)
+    wm = [torch.from_numpy((rng.random(w.shape) > 0.7).astype(np.float32)) for w in ens.weights]
+    bm = [torch.from_numpy((rng.random(b.shape) > 0.5).astype(np.float32)) for b in ens.biases]
+    E.set_masks(ens, wm, bm)
+    before = [p.clone() for p in ens.params()]
+    E.train_round(ens, x, y, x, y, max_batches=40, early_stopping=False)
+    for p, p0, mk, m, v in zip(ens.params(), before, wm + bm, ens.m, ens.v):
+        assert torch.all(p[mk == 0] == 0) and torch.all(m[mk == 0] == 0) and torch.all(v[mk == 0] == 0)
+        assert not torch.equal(p[mk == 1], p0[mk == 1])          # the kept ones did train
+    with pytest.raises(ValueError, match="revive"):
+        E.set_masks(ens, [torch.ones_like(w) for w in ens.weights], bm)
+
+
+# ------------------------------------------------------------------------------- early stopping in a round
+
+def test_round_stops_networks_independently():
+    """A stopped network freezes: its final parameters equal a run of that network alone for exactly its
+    number of batches, and the rule fired at its stop (and never before)."""
+    def smooth(n, seed):          # a target the small nets learn at different speeds
+        x = np.random.default_rng(seed).uniform(-0.5, 0.5, (n, 10)).astype(np.float32)
+        return x, (0.4 * np.sin(2 * x @ np.random.default_rng(0).normal(size=(10, 7)))).astype(np.float32)
+    x, y = smooth(128 * 60, 0)
+    xv, yv = smooth(128 * 8, 1)
+    seeds = [3, 4, 5, 6]
+    ens = E.init_ensemble(seeds, layers=SMALL)
+    res = E.train_round(ens, x, y, xv, yv, max_batches=2000)
+    assert res.batches.min() >= 1000 and len(set(res.batches.tolist())) > 1     # stopped at different times
+    for e, seed in enumerate(seeds):
+        n = int(res.batches[e])
+        hist = res.val_loss[e, :n]
+        assert not np.isnan(hist).any() and np.isnan(res.val_loss[e, n:]).all()
+        assert n == 2000 or E.stop_rule(hist)
+        assert not any(E.stop_rule(hist[:k]) for k in range(1000, n, 100))
+        if e not in (int(np.argmin(res.batches)), int(np.argmax(res.batches))):
+            continue
+        alone = E.init_ensemble([seed], layers=SMALL)
+        E.train_round(alone, x, y, xv, yv, max_batches=n, early_stopping=False)
+        assert int(ens.steps[e]) == n
+        for p, q in zip(ens.params(), alone.params()):
+            np.testing.assert_allclose(p[e].numpy(), q[0].numpy(), atol=1e-6, rtol=0)
+
+
+# ------------------------------------------------------------------------------ members, determinism, params
+
+def test_members_are_genuinely_distinct():
+    seeds = E.member_seeds(0, 6)
+    assert len(set(seeds)) == 6
+    ens = E.init_ensemble(seeds)
+    flat = torch.cat([w.reshape(6, -1) for w in ens.weights], dim=1)
+    corr = np.corrcoef(flat.numpy())
+    assert np.abs(corr[~np.eye(6, dtype=bool)]).max() < 0.02       # independent draws, not copies
+    assert abs(float(flat.std()) - 0.2) < 1e-3
+    with pytest.raises(ValueError, match="distinct"):
+        E.init_ensemble([1, 1])
+    with pytest.raises(ValueError, match="n_networks"):
+        E.member_seeds(0, 0)
+
+
+def test_deterministic_on_cpu():
+    x, y = synthetic(128 * 10)
+    runs = []
+    for _ in range(2):
+        ens = E.init_ensemble([7, 8])
+        E.train_round(ens, x, y, x, y, max_batches=5, early_stopping=False)
+        runs.append(ens.state_dict())
+    for a, b in zip(runs[0]["weights"] + runs[0]["m"], runs[1]["weights"] + runs[1]["m"]):
+        assert torch.equal(a, b)
+
+
+def test_bad_device_and_caps_fail_naming_the_parameter():
+    with pytest.raises(ValueError, match="device"):
+        E.init_ensemble([1], device="tpu")
+    ens = E.init_ensemble([1], layers=SMALL)
+    x, y = synthetic(256)
+    with pytest.raises(ValueError, match="max_batches"):
+        E.train_round(ens, x, y, x, y, max_batches=0)
+
+
+def test_predict_and_mse_agree():
+    x, y = synthetic(1000)
+    ens = E.init_ensemble([1, 2], layers=SMALL)
+    out = E.predict(ens, x, chunk=300)
+    assert out.shape == (2, 1000, 7)
+    np.testing.assert_allclose(E.mse(ens, x, y, chunk=333), ((out - y) ** 2).mean(axis=(1, 2)), rtol=1e-5)
+
+
+def test_r2_scores_match_definition():
+    x, y = synthetic(600)
+    ens = E.init_ensemble([1, 2], layers=SMALL)
+    pred = E.predict(ens, x).astype(np.float64)
+    r2 = E.r2_scores(ens, x, y)
+    y = y.astype(np.float64)
+    assert r2.shape == (2, 7)
+    for e in range(2):
+        for j in range(7):
+            ss_res = np.sum((pred[e, :, j] - y[:, j]) ** 2)
+            ss_tot = np.sum((y[:, j] - y[:, j].mean()) ** 2)
+            assert r2[e, j] == pytest.approx(1 - ss_res / ss_tot, rel=1e-9)
+
+
+def test_closed_loop_with_true_outputs_hits_the_target():
+    """Oracle: the true (scaled) outputs of a test flight, flown through the simulator, reproduce its final
+    state; shuffled outputs (a controller that ignores the target) miss by a lot."""
+    data = pytest.importorskip("helpers.data")
+    ds = data.load_or_build(2_000, 0, progress=False)
+    n = 200
+    true = ds.y_test[:n]
+    shuffled = true[np.random.default_rng(0).permutation(n)]
+    err = E.closed_loop_errors(np.stack([true, shuffled]), ds, "test")
+    assert err.shape == (2, n, 4)
+    assert np.abs(err[0, :, :2]).max() < 1e-2 and np.abs(err[0, :, 2:]).max() < 1e-3   # cm, rad (float32 round-off)
+    assert np.median(np.hypot(err[1, :, 0], err[1, :, 1])) > 1.0
+    with pytest.raises(ValueError, match="shape"):
+        E.closed_loop_errors(true, ds)

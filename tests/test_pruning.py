@@ -1,0 +1,176 @@
+"""Layer-wise magnitude pruning, bias modes, optimal-state selection, the iterative loop and its resume."""
+import numpy as np
+import pytest
+import torch
+
+from helpers import ensemble as E
+from helpers import pipeline, pruning as P
+
+torch.set_num_threads(1)
+
+
+def real_shaped(seed=0):
+    rng = np.random.default_rng(seed)
+    ws = [rng.normal(0, 0.2, (a, b)) for a, b in zip(E.LAYERS[:-1], E.LAYERS[1:])]
+    bs = [rng.normal(0, 0.05, b) for b in E.LAYERS[1:]]
+    return ws, bs
+
+
+def test_exact_layerwise_fractions_and_monotone_masks():
+    ws, _ = real_shaped()
+    masks = [np.ones(w.shape, dtype=bool) for w in ws]
+    rng = np.random.default_rng(1)
+    for s in pipeline.PAPER_SCHEDULE:
+        new = P.prune_layerwise(ws, masks, s)
+        for w, old, m in zip(ws, masks, new):
+            assert (~m).sum() == round(s * w.size)                     # exact count in every layer
+            assert not (m & ~old).any()                                 # a pruned weight never returns
+            fresh = ~m & old
+            if fresh.any() and m.any():                                 # newly pruned are the smallest kept ones
+                assert np.abs(w[fresh]).max() <= np.abs(w[m]).min()
+        masks = new
+        # retraining perturbs the survivors; the pruned ones are exactly zero (as in the masked network)
+        ws = [np.where(m, w + rng.normal(0, 0.01, w.shape), 0.0) for w, m in zip(ws, masks)]
+
+
+def test_pruning_ignores_pruned_weights_that_grew_and_rejects_decreasing_targets():
+    w = np.array([[5.0, 0.1], [0.2, 0.3]])
+    m = np.array([[False, True], [True, True]])        # the big weight is already pruned
+    new = P.prune_layerwise([w], [m], 0.5)[0]
+    assert new.tolist() == [[False, False], [True, True]]
+    with pytest.raises(ValueError, match="increase"):
+        P.prune_layerwise([w], [new], 0.25)
+
+
+def test_bias_pruning_modes():
+    ws, bs = real_shaped(2)
+    bs[0][:5] = 0.0                                     # biases that never moved from their zero init
+    wm = [np.ones(w.shape, dtype=bool) for w in ws]
+    bm = [np.ones(b.shape, dtype=bool) for b in bs]
+    nw, nb = P.prune_network(ws, bs, wm, bm, 0.35, "original")
+    for w, b, m, mb in zip(ws, bs, nw, nb):
+        cutoff = np.abs(w[~m]).max()
+        assert np.array_equal(mb, np.abs(b) > cutoff)   # B3: the weight cutoff applied to the biases
+    assert not nb[0][:5].any()
+    nw2, nb2 = P.prune_network(ws, bs, wm, bm, 0.35, "corrected")
+    assert all(np.array_equal(a, b) for a, b in zip(nw, nw2)) and all(b.all() for b in nb2)
+    with pytest.raises(ValueError, match="bias_pruning"):
+        P.prune_network(ws, bs, wm, bm, 0.35, "sometimes")
+
+
+def test_optimal_state_and_dropped_networks():
+    loss = np.array([[5e-4, 4e-4, 8e-4, 2e-3, 9e-4, 5e-3],    # non-monotone: most pruned good state is 4
+                     [2e-3, 3e-3, 4e-3, 5e-3, 6e-3, 7e-3],    # never good: dropped
+                     [1e-4, 1e-4, 1e-4, 1e-4, 1e-4, 1e-3]])   # threshold inclusive
+    assert P.optimal_states(loss, 1e-3).tolist() == [4, -1, 5]
+    assert P.optimal_states(loss, 1e-2).tolist() == [5, 5, 5]
+    for bad in (0.0, -1e-3, float("nan")):
+        with pytest.raises(ValueError, match="threshold"):
+            P.optimal_states(loss, bad)
+
+
+def small_data(seed=0, n=128 * 6):
+    rng = np.random.default_rng(seed)
+    out = {}
+    for split, k in (("train", n), ("val", 256), ("test", 256)):
+        x = rng.uniform(-0.5, 0.5, (k, 10)).astype(np.float32)
+        out[f"x_{split}"] = x
+        out[f"y_{split}"] = (0.4 * np.tanh(x @ np.random.default_rng(9).normal(size=(10, 7)))).astype(np.float32)
+    return out
+
+
+SCHED = (0.5, 0.8, 0.9)
+
+
+def test_iterative_loop_states_masks_and_artifact(tmp_path):
+    data = small_data()
+    st = P.run_pruning(tmp_path / "run", data, [1, 2], SCHED, max_batches=4, max_batches_dense=6)
+    assert st["sparsity"].tolist() == [0.0, 0.5, 0.8] and st["val_loss"].shape == (2, 3)
+    assert st["batches"].tolist() == [[6, 4, 4], [6, 4, 4]]
+    assert st["round_start"].tolist() == [0, 6, 10, 14] and st["curve_val"].shape == (2, 14)
+    ens_state = P.ensemble_at(st, 2)
+    np.testing.assert_allclose(E.mse(ens_state, data["x_val"], data["y_val"]), st["val_loss"][:, 2], rtol=1e-6)
+    for net in range(2):
+        prev = None
+        ws, bs = P.state_weights(st, 2)
+        for s, target in enumerate(st["sparsity"]):
+            masks = P.exchange_masks(st, net, s)
+            assert [m.shape for m in masks] == [(a + 1, b) for a, b in zip(E.LAYERS[:-1], E.LAYERS[1:])]
+            for i, m in enumerate(masks):
+                assert (~m[:-1]).sum() == round(target * m[:-1].size)
+                if prev is not None:
+                    assert not (m & ~prev[i]).any()
+            prev = masks
+        for i, m in enumerate(prev):                     # weights of the state agree with its masks
+            assert np.array_equal(ws[i][net] != 0, m[:-1]) and np.all(bs[i][net][~m[-1]] == 0)
+    with pytest.raises(ValueError, match="out of range"):
+        P.exchange_masks(st, 2, 0)
+    # B4-original selection data: the loss on the first 1024 training samples, per state
+    np.testing.assert_allclose(E.mse(ens_state, data["x_train"][:1024], data["y_train"][:1024]),
+                               st["train_slice_loss"][:, 2], rtol=1e-6)
+    assert st["optimal_original"].tolist() == P.optimal_states(st["train_slice_loss"], 1e-3).tolist()
+    # one network's weights reproduce its outputs with a plain numpy forward pass
+    ws, bs = P.network_weights(st, 1, 2)
+    h = data["x_val"]
+    for i, (w, b) in enumerate(zip(ws, bs)):
+        h = h @ w + b
+        h = np.tanh(h) if i < len(ws) - 1 else h
+    np.testing.assert_allclose(h, E.predict(ens_state, data["x_val"])[1], atol=1e-5)
+    assert np.array_equal(ws[0] != 0, P.exchange_masks(st, 1, 2)[0][:-1])
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupt_and_resume_is_bitwise_identical(tmp_path):
+    data = small_data(1)
+    kw = dict(max_batches=3, max_batches_dense=5, bias_pruning="original")
+    whole = P.run_pruning(tmp_path / "whole", data, [5, 6], SCHED, **kw)
+
+    def boom(r):
+        if r == 1:
+            raise Interrupt
+    with pytest.raises(Interrupt):
+        P.run_pruning(tmp_path / "cut", data, [5, 6], SCHED, on_round=boom, **kw)
+    assert not (tmp_path / "cut" / "states.npz").exists() and (tmp_path / "cut" / "checkpoint.pt").exists()
+    resumed = P.run_pruning(tmp_path / "cut", data, [5, 6], SCHED, **kw)
+    for key in ("val_loss", "test_loss", "batches", "curve_val", "curve_train", "mask0", "mask3", "optimal"):
+        assert np.array_equal(whole[key], resumed[key]), key
+    for s in range(3):
+        a, b = P.state_weights(whole, s), P.state_weights(resumed, s)
+        assert all(np.array_equal(x, y) for x, y in zip(a[0] + a[1], b[0] + b[1]))
+    part = P.run_pruning(tmp_path / "part", data, [5, 6], SCHED, rounds=1, **kw)      # dense round only
+    assert part["val_loss"].shape == (2, 1) and np.array_equal(part["val_loss"], whole["val_loss"][:, :1])
+    assert not (tmp_path / "part" / "states.npz").exists()
+    rest = P.run_pruning(tmp_path / "part", data, [5, 6], SCHED, **kw)
+    assert np.array_equal(rest["val_loss"], whole["val_loss"]) and np.array_equal(rest["mask2"], whole["mask2"])
+    final_a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)["ensemble"]
+    final_b = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)["ensemble"]
+    assert all(torch.equal(x, y) for x, y in zip(final_a["m"] + final_a["v"], final_b["m"] + final_b["v"]))
+
+
+@pytest.mark.parametrize("name, value", [("n_networks", 0), ("schedule", (0.5, 0.4)), ("schedule", (0.2, 1.0)),
+                                         ("threshold", 0.0), ("threshold", -1.0), ("device", "tpu"),
+                                         ("bias_pruning", "maybe"), ("max_batches_dense", 10)])
+def test_bad_parameters_fail_before_any_work(name, value):
+    with pytest.raises(ValueError, match=name):
+        pipeline.resolve("ci", **{name: value})
+    params = pipeline.resolve("ci", seed=None, n_networks=None, n_trajectories=None, data_seed=None,
+                              threshold=None, schedule=None, bias_pruning=None, device=None, max_batches=None,
+                              max_batches_dense=None)
+    params[name] = value
+    if name != "max_batches_dense":
+        with pytest.raises(ValueError, match=name):
+            P.validate(params)
+
+
+def test_run_pruning_validates_before_writing(tmp_path):
+    for kw, name in ((dict(schedule=(0.5, 0.5)), "schedule"), (dict(threshold=0.0), "threshold"),
+                     (dict(device="gpu"), "device"), (dict(bias_pruning="x"), "bias_pruning"),
+                     (dict(max_batches=0), "max_batches")):
+        args = dict(schedule=SCHED, threshold=1e-3, device="cpu", bias_pruning="original", max_batches=2)
+        args.update(kw)
+        with pytest.raises(ValueError, match=name):
+            P.run_pruning(tmp_path / name, small_data(), [1], **args)
+        assert not (tmp_path / name).exists()
