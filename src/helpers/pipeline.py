@@ -63,8 +63,13 @@ class Spec:
         return value
 
 
-def _check_schedule(name: str, value: tuple) -> tuple:
-    values = tuple(float(v) for v in value)
+def check_schedule(value: Any, name: str = "schedule") -> tuple[float, ...]:
+    """The pruning schedule as floats; ``ValueError`` naming the parameter unless it is a non-empty, strictly
+    increasing sequence of cumulative sparsities in (0, 1)."""
+    try:
+        values = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"parameter {name!r} = {value!r} is invalid: it must be a sequence of numbers") from None
     if not values or any(not (0.0 < v < 1.0) for v in values) or any(b <= a for a, b in zip(values, values[1:])):
         raise ValueError(f"parameter {name!r} = {value!r} is invalid: it must be a non-empty, strictly increasing "
                          "sequence of cumulative sparsities in (0, 1)")
@@ -123,7 +128,7 @@ def resolve(preset: str, **given: Any) -> dict[str, Any]:
             value = PRESETS[preset][name]
         value = SPECS[name].check(name, value)
         if name == "schedule":
-            value = _check_schedule(name, value)
+            value = check_schedule(value, name)
         out[name] = value
     return out
 

@@ -61,17 +61,8 @@ TRAIN_SLICE = 1024
 
 # -------------------------------------------------------------------------------------------- validation
 
-def check_schedule(schedule: Sequence[float]) -> tuple[float, ...]:
-    """The schedule as floats; ``ValueError`` naming ``schedule`` unless non-empty, strictly increasing, in (0, 1)."""
-    try:
-        values = tuple(float(s) for s in schedule)
-    except (TypeError, ValueError):
-        raise ValueError(f"parameter 'schedule' = {schedule!r} is invalid: it must be a sequence of numbers") \
-            from None
-    if not values or any(not (0.0 < s < 1.0) for s in values) or any(b <= a for a, b in zip(values, values[1:])):
-        raise ValueError(f"parameter 'schedule' = {schedule!r} is invalid: it must be a non-empty, strictly "
-                         "increasing sequence of cumulative sparsities in (0, 1)")
-    return values
+#: Validation of the schedule is shared with :func:`helpers.pipeline.resolve`.
+check_schedule = pipeline.check_schedule
 
 
 def check_threshold(threshold: float) -> float:
