@@ -58,6 +58,18 @@ def _popcount(x):
     return np.int64((x * _H01) >> _S56)
 
 
+@nb.njit(cache=True)
+def _row_popcounts(bits):
+    """Set bits per row of a bit-packed matrix (rows, words) uint64 → (rows,) int64: node degrees."""
+    out = np.zeros(bits.shape[0], dtype=np.int64)
+    for r in range(bits.shape[0]):
+        d = 0
+        for k in range(bits.shape[1]):
+            d += _popcount(bits[r, k])
+        out[r] = d
+    return out
+
+
 def _words(n: int) -> int:
     return (n + 63) // 64
 
@@ -199,20 +211,10 @@ def _count_packed(data, n, off, out, mode):
         w = (cols + 63) // 64
         start = off[i]
         bits = data[start:start + rows * w].reshape(rows, w)
-        outdeg = np.zeros(rows, dtype=np.int64)
-        for r in range(rows):
-            d = 0
-            for k in range(w):
-                d += _popcount(bits[r, k])
-            outdeg[r] = d
+        outdeg = _row_popcounts(bits)
         colsT = _transpose(data, start, rows, cols)
         wt = colsT.shape[1]
-        indeg = np.zeros(cols, dtype=np.int64)
-        for c in range(cols):
-            d = 0
-            for k in range(wt):
-                d += _popcount(colsT[c, k])
-            indeg[c] = d
+        indeg = _row_popcounts(colsT)
         e = 0
         sq_out = 0
         rows2 = 0
