@@ -102,8 +102,41 @@ def test_batched_matches_one_by_one_with_torch_prune():
         train_reference(net, opt, x[128 * 6:], y[128 * 6:], 6)
         for i, lin in enumerate(lins):
             effective = (lin.weight_orig * lin.weight_mask).detach()     # lin.weight is refreshed only in forward
-            np.testing.assert_allclose(ens.weights[i][e].numpy(), effective.T.numpy(), atol=2e-5, rtol=0)
-            np.testing.assert_allclose(ens.biases[i][e, 0].numpy(), lin.bias.detach().numpy(), atol=2e-6, rtol=0)
+            for ours, ref in ((ens.weights[i][e].numpy(), effective.T.numpy()),
+                              (ens.biases[i][e, 0].numpy(), lin.bias.detach().numpy())):
+                diff = np.abs(ours - ref)
+                # float32 rounding differs (tanh as 2σ(2z) − 1, batched products, fused Adam); Adam divides by
+                # √v, so an entry whose gradient is at rounding level can take a visibly different step (one
+                # step is ≤ lr = 5e-4): nearly all entries agree to rounding, none by more than a fifth of a step
+                assert np.quantile(diff, 0.999) <= 2e-7, (i, e, np.quantile(diff, 0.999))
+                assert diff.max() <= 1e-4, (i, e, diff.max())
+
+
+def test_hand_written_backward_equals_autograd_of_the_masked_forward():
+    """_loss_and_grads (hand-written backward, validation rows riding along) against torch.autograd of the masked
+    forward pass, in float64 so that only the formulas are compared."""
+    x, y = synthetic(128 + 64)
+    ens = E.init_ensemble([3, 4])
+    rng = np.random.default_rng(0)
+    wm = [torch.from_numpy((rng.random(w.shape) > 0.4).astype(np.float32)) for w in ens.weights]
+    bm = [torch.from_numpy((rng.random(b.shape) > 0.3).astype(np.float32)) for b in ens.biases]
+    E.set_masks(ens, wm, bm)
+    with torch.no_grad():
+        for b, m in zip(ens.biases, bm):
+            b.copy_(torch.randn(b.shape, generator=torch.Generator().manual_seed(1)) * 0.1 * m)
+    d = {k: [t.double() for t in getattr(ens, k)] for k in ("weights", "biases", "wmasks", "bmasks")}
+    ens64 = E.Ensemble(d["weights"], d["biases"], d["wmasks"], d["bmasks"])
+    xt, yt = torch.from_numpy(x).double(), torch.from_numpy(y).double()
+    loss, out_val, grads = E._loss_and_grads(ens64, xt, yt[:128], 128)
+    leaves = [p.clone().requires_grad_(True) for p in ens64.params()]
+    out = E.forward(leaves[:5], leaves[5:], d["wmasks"], d["bmasks"], xt)
+    ref_loss = ((out[:, :128] - yt[:128]) ** 2).mean(dim=(1, 2))
+    ref_grads = torch.autograd.grad(ref_loss.sum(), leaves)
+    torch.testing.assert_close(loss, ref_loss.detach(), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(out_val, out[:, 128:].detach(), rtol=1e-12, atol=1e-14)
+    for g, r, m in zip(grads, ref_grads, d["wmasks"] + d["bmasks"]):
+        torch.testing.assert_close(g, r, rtol=1e-10, atol=1e-14)
+        assert bool((g[m == 0] == 0).all())                       # pruned entries get exactly zero gradient
 
 
 # ------------------------------------------------------------------------------------------------ masks

@@ -69,6 +69,21 @@ def test_optimal_state_and_dropped_networks():
             P.optimal_states(loss, bad)
 
 
+def test_focus_states_own_optimum_or_the_93_percent_fallback():
+    sparsity = P.saved_sparsities(pipeline.PAPER_SCHEDULE)                  # 0 %, 15 %, …, 98 %
+    val_loss = np.full((3, len(sparsity)), 2e-3)
+    val_loss[0, :9] = 5e-4                                                    # good up to 85 % (state 8)
+    val_loss[2, :14] = 5e-4                                                   # good up to 95 % (state 13)
+    states = {"sparsity": sparsity, "val_loss": val_loss, "optimal": P.optimal_states(val_loss, 1e-3)}
+    focus, rule = P.focus_states(states)
+    assert focus == {0: 8, 2: 13}                                             # network 1 is dropped
+    assert rule == "each kept network's own optimally sparse state"
+    states["optimal"] = P.optimal_states(np.full_like(val_loss, 2e-3), 1e-3)  # no network meets the threshold
+    focus, rule = P.focus_states(states)
+    assert focus == {0: 12, 1: 12, 2: 12} and sparsity[12] == 0.93
+    assert rule == "the 93% state (the original's most common optimum)"
+
+
 def small_data(seed=0, n=128 * 6):
     rng = np.random.default_rng(seed)
     out = {}

@@ -159,19 +159,36 @@ def _csr(bits, rows):
 
 @nb.njit(cache=True)
 def _pairs_bits(bits, deg):
-    """Σ_{x<y} C(|row_x ∧ row_y|, 2) over the packed rows of ``bits`` (rows with degree < 2 skipped)."""
+    """Σ_{x<y} C(|row_x ∧ row_y|, 2) over the packed rows of ``bits`` (rows with degree < 2 skipped).
+
+    Four rows x are taken at a time against each later row y, so every word of row y loaded from memory
+    serves four popcounts."""
     n, w = bits.shape
-    acc = 0
+    rows = np.empty(n, dtype=np.int64)
+    m = 0
     for x in range(n):
-        if deg[x] < 2:
-            continue
-        for y in range(x + 1, n):
-            if deg[y] < 2:
-                continue
-            g = 0
+        if deg[x] >= 2:
+            rows[m] = x
+            m += 1
+    acc = 0
+    for q in range(0, m, 4):
+        x0, x1, x2, x3 = rows[q], rows[min(q + 1, m - 1)], rows[min(q + 2, m - 1)], rows[min(q + 3, m - 1)]
+        for qy in range(q + 1, m):
+            y = rows[qy]
+            g0 = g1 = g2 = g3 = 0
             for k in range(w):
-                g += _popcount(bits[x, k] & bits[y, k])
-            acc += g * (g - 1) // 2
+                yk = bits[y, k]
+                g0 += _popcount(bits[x0, k] & yk)
+                g1 += _popcount(bits[x1, k] & yk)
+                g2 += _popcount(bits[x2, k] & yk)
+                g3 += _popcount(bits[x3, k] & yk)
+            acc += g0 * (g0 - 1) // 2              # pairs (x_j, y) with x_j before y only
+            if qy > q + 1:
+                acc += g1 * (g1 - 1) // 2
+            if qy > q + 2:
+                acc += g2 * (g2 - 1) // 2
+            if qy > q + 3:
+                acc += g3 * (g3 - 1) // 2
     return acc
 
 
@@ -263,91 +280,114 @@ def _count_packed(data, n, off, out, mode):
                 out[7] += _pairs_lists(cptr, cidx, rptr, ridx, cols)
         if i + 1 >= L:
             continue
-        # paths a -> b -> c: P = m[i] · A_{i+1}
-        cols2 = n[i + 2]
-        w2 = (cols2 + 63) // 64
-        start2 = off[i + 1]
-        bits2 = data[start2:start2 + n[i + 1] * w2].reshape(n[i + 1], w2)      # A_{i+1}: bias row left out
-        outdeg2 = np.zeros(n[i + 1], dtype=np.int64)
-        for b in range(n[i + 1]):
-            d = 0
-            for k in range(w2):
-                d += _popcount(bits2[b, k])
-            outdeg2[b] = d
-        has3 = i + 2 < L
-        w3 = 1
-        start3 = 0
-        outdeg3 = np.zeros(cols2, dtype=np.int64)
-        if has3:
-            w3 = (n[i + 3] + 63) // 64
-            start3 = off[i + 2]
-            for c in range(cols2):
-                s = 0
+        _count_paths(data, n, off, i, bits, outdeg, indeg, out, mode)
+
+
+@nb.njit(cache=True)
+def _count_paths(data, n, off, i, bits, outdeg, indeg, out, mode):
+    """Add the path motifs that start in layer i: sources a (rows of m[i], bias included) → b (neurons of layer
+    i+1) → c (neurons of layer i+2) → d (neurons of layer i+3). ``bits``: m[i] packed; ``outdeg``/``indeg``: its
+    row / column degrees.
+
+    2-edge paths Σ_{a,c} P[a, c] = Σ_b indeg_b · outdeg2_b come from degrees; everything else from the rows of
+    P = m[i] · A_{i+1}: bi-parallels Σ C(P[a, c], 2), reachable pairs nnz(P), 3-edge paths Σ P[a, c] · outdeg3_c
+    and pairs joined by a 3-edge path Σ_a popcount(∨_{c: P[a, c] > 0} row c of A_{i+2}). P is computed
+    bit-parallel (popcount of row a ∧ column c) or from adjacency lists, whichever is cheaper (``mode`` as in
+    :func:`_count_packed`).
+    """
+    L = n.shape[0] - 1
+    rows = n[i] + 1
+    mid = n[i + 1]
+    cols2 = n[i + 2]
+    w = (mid + 63) // 64
+    w2 = (cols2 + 63) // 64
+    start2 = off[i + 1]
+    bits2 = data[start2:start2 + mid * w2].reshape(mid, w2)          # A_{i+1}: bias row left out
+    outdeg2 = _row_popcounts(bits2)
+    has3 = i + 2 < L
+    w3 = (n[i + 3] + 63) // 64 if has3 else 1
+    bits3 = np.zeros((cols2, w3), dtype=np.uint64)                   # A_{i+2} (zeros if there is none)
+    if has3:
+        start3 = off[i + 2]
+        bits3 = data[start3:start3 + cols2 * w3].reshape(cols2, w3)
+    outdeg3 = _row_popcounts(bits3)
+    paths = 0
+    for b in range(mid):
+        paths += indeg[b] * outdeg2[b]
+    out[9] += paths
+    act = np.empty(rows, dtype=np.int64)                              # sources with an outgoing edge
+    n_act = 0
+    for a in range(rows):
+        if outdeg[a] > 0:
+            act[n_act] = a
+            n_act += 1
+    act = act[:n_act]
+    # measured: ~0.4 ns per word pair (blocked popcount), ~2 ns per path increment plus a scan of P's row
+    cost_bit = n_act * cols2 * w
+    cost_list = 5 * paths + n_act * cols2
+    if (cost_bit <= cost_list) if mode == 0 else (mode == 1):
+        _paths_bits(bits, _transpose(data, start2, mid, cols2), act, bits3, outdeg3, has3, out)
+        return
+    rptr, ridx = _csr(bits, rows)
+    ptr2, idx2 = _csr(bits2, mid)
+    p = np.zeros(cols2, dtype=np.int64)
+    reach = np.zeros(w3, dtype=np.uint64)
+    for a in act:
+        for q in range(rptr[a], rptr[a + 1]):
+            b = ridx[q]
+            for q2 in range(ptr2[b], ptr2[b + 1]):
+                p[idx2[q2]] += 1
+        reach[:] = _ZERO
+        for c in range(cols2):
+            v = p[c]
+            if v > 0:
+                out[3] += 1
+                out[8] += v * (v - 1) // 2
+                out[11] += v * outdeg3[c]
                 for k in range(w3):
-                    s += _popcount(data[start3 + c * w3 + k])
-                outdeg3[c] = s
-        reach = np.zeros(w3, dtype=np.uint64)
-        rows_nz = 0
-        for a in range(rows):
-            if outdeg[a] > 0:
-                rows_nz += 1
-        cost_list = 0
-        for b in range(n[i + 1]):
-            cost_list += indeg[b] * outdeg2[b]
-        cost_list *= 8
-        cost_bit = rows_nz * cols2 * w
-        use_bits = (cost_bit <= cost_list) if mode == 0 else (mode == 1)
-        p = np.zeros(cols2, dtype=np.int64)
-        aT = np.zeros((cols2, w), dtype=np.uint64)
-        rptr = np.zeros(1, dtype=np.int64)
-        ridx = rptr
-        ptr2 = rptr
-        idx2 = rptr
-        if use_bits:
-            aT = _transpose(data, start2, n[i + 1], cols2)   # columns of A_{i+1}, packed over layer i+1
-        else:
-            rptr, ridx = _csr(bits, rows)
-            ptr2, idx2 = _csr(bits2, n[i + 1])
-        for a in range(rows):
-            if outdeg[a] == 0:
-                continue
-            if use_bits:
-                for c in range(cols2):
-                    v = 0
-                    for k in range(w):
-                        v += _popcount(bits[a, k] & aT[c, k])
-                    p[c] = v
-            else:
-                for q in range(rptr[a], rptr[a + 1]):
-                    b = ridx[q]
-                    for q2 in range(ptr2[b], ptr2[b + 1]):
-                        p[idx2[q2]] += 1
-            nz = 0
-            tot = 0
-            pairs = 0
-            for c in range(cols2):
-                v = p[c]
-                nz += v > 0
-                tot += v
-                pairs += v * (v - 1) // 2
-            out[3] += nz
-            out[9] += tot
-            out[8] += pairs
-            if has3:
-                for k in range(w3):
-                    reach[k] = _ZERO
-                for c in range(cols2):
-                    v = p[c]
-                    if v > 0:
-                        out[11] += v * outdeg3[c]
-                        b3 = start3 + c * w3
-                        for k in range(w3):
-                            reach[k] |= data[b3 + k]
-            for c in range(cols2):
+                    reach[k] |= bits3[c, k]
                 p[c] = 0
-            if has3:
+        if has3:
+            for k in range(w3):
+                out[6] += _popcount(reach[k])
+
+
+@nb.njit(cache=True)
+def _paths_bits(bits, aT, act, bits3, outdeg3, has3, out):
+    """The row statistics of P (see :func:`_count_paths`) with P[a, c] = popcount(row a of ``bits`` ∧ row c of
+    ``aT``) (aT: the columns of A_{i+1} packed over layer i+1), for the sources ``act``. Four rows a at a time
+    share every word of aT loaded from memory."""
+    n_act = act.shape[0]
+    cols2, w = aT.shape
+    w3 = bits3.shape[1]
+    reach = np.zeros((4, w3), dtype=np.uint64)
+    v = np.zeros(4, dtype=np.int64)
+    for q in range(0, n_act, 4):
+        a0, a1 = act[q], act[min(q + 1, n_act - 1)]
+        a2, a3 = act[min(q + 2, n_act - 1)], act[min(q + 3, n_act - 1)]
+        n_rows = min(4, n_act - q)                         # past the end, a1..a3 repeat a row: not counted
+        reach[:] = _ZERO
+        for c in range(cols2):
+            v0 = v1 = v2 = v3 = 0
+            for k in range(w):
+                t = aT[c, k]
+                v0 += _popcount(bits[a0, k] & t)
+                v1 += _popcount(bits[a1, k] & t)
+                v2 += _popcount(bits[a2, k] & t)
+                v3 += _popcount(bits[a3, k] & t)
+            v[0], v[1], v[2], v[3] = v0, v1, v2, v3
+            for j in range(n_rows):
+                x = v[j]
+                if x > 0:
+                    out[3] += 1
+                    out[8] += x * (x - 1) // 2
+                    out[11] += x * outdeg3[c]
+                    for k in range(w3):
+                        reach[j, k] |= bits3[c, k]
+        if has3:
+            for j in range(n_rows):
                 for k in range(w3):
-                    out[6] += _popcount(reach[k])
+                    out[6] += _popcount(reach[j, k])
 
 
 @nb.njit(cache=True, parallel=True)

@@ -27,6 +27,8 @@ Public API (used by the later chapters; names and signatures are stable):
 - ``network_weights(states, network, state)`` → (weights (n_i, n_{i+1}), biases (n_{i+1},)) float32;
 - ``ensemble_at(states, state)`` → an :class:`~helpers.ensemble.Ensemble` of all networks at a state (or at
   per-network states such as ``states["optimal"]``).
+- ``focus_states(states)`` → ({network: state}, description): the state at which the later chapters analyse
+  each network "at the optimum".
 
 Artifact ``pipeline.artifact_dir("pruning", key_params)/``: ``states.npz`` (the summary: sparsity, losses,
 batches, optimal states, learning curves and packed exchange-layout masks, see :func:`load_states`),
@@ -371,6 +373,28 @@ def ensemble_at(states: Mapping[str, np.ndarray], state: int | np.ndarray) -> en
     bs = [torch.from_numpy(np.stack([per_state[int(s)][1][i][e] for e, s in enumerate(idx)]))[:, None, :]
           for i in range(n_layers)]
     return ens_mod.Ensemble(ws, bs, [(w != 0).float() for w in ws], [(b != 0).float() for b in bs])
+
+
+#: Sparsity of the fallback focus state: the optimum the original's networks reached most often.
+FALLBACK_SPARSITY = 0.93
+
+
+def focus_states(states: Mapping[str, np.ndarray]) -> tuple[dict[int, int], str]:
+    """The saved state to analyse "at the optimum", per network, and a phrase naming the rule that chose it.
+
+    ``states``: needs ``sparsity`` (S,) and ``optimal`` (E,) (−1 = dropped). If any network has an optimally
+    sparse state, every kept network maps to its own (dropped networks are left out); otherwise every network
+    maps to the saved state nearest :data:`FALLBACK_SPARSITY`. Returns ({network: state index}, description),
+    e.g. ``({0: 12, 1: 12}, "the 93% state (the original's most common optimum)")``.
+    """
+    optimal = np.asarray(states["optimal"])
+    kept = np.flatnonzero(optimal >= 0)
+    if len(kept):
+        return {int(e): int(optimal[e]) for e in kept}, "each kept network's own optimally sparse state"
+    sparsity = np.asarray(states["sparsity"])
+    nearest = int(np.argmin(np.abs(sparsity - FALLBACK_SPARSITY)))
+    return ({e: nearest for e in range(len(optimal))},
+            f"the {sparsity[nearest]:.0%} state (the original's most common optimum)")
 
 
 # -------------------------------------------------------------------------------------------- pipeline
