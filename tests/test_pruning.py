@@ -165,6 +165,39 @@ def test_interrupt_and_resume_is_bitwise_identical(tmp_path):
     assert all(torch.equal(x, y) for x, y in zip(final_a["m"] + final_a["v"], final_b["m"] + final_b["v"]))
 
 
+def test_a_run_can_start_from_another_runs_dense_networks(tmp_path):
+    """dense_from: the other bias mode for the first network starts from exactly the dense network of the main
+    run (same weights, Adam state and round-0 record) and only trains the pruning rounds; a seed mismatch or a
+    missing dense round is refused."""
+    data = small_data(2)
+    kw = dict(max_batches=3, max_batches_dense=5)
+    main = P.run_pruning(tmp_path / "main", data, [5, 6], SCHED, bias_pruning="original", **kw)
+    other = P.run_pruning(tmp_path / "other", data, [5], SCHED, bias_pruning="corrected",
+                          dense_from=tmp_path / "main", **kw)
+    for key in ("val_loss", "test_loss", "train_slice_loss", "batches"):
+        assert np.array_equal(other[key][:, 0], main[key][:1, 0]), key
+    assert np.array_equal(other["curve_val"][:, :5], main["curve_val"][:1, :5])
+    a, b = P.state_weights(main, 0), P.state_weights(other, 0)
+    assert all(np.array_equal(x[:1], y) for x, y in zip(a[0] + a[1], b[0] + b[1]))
+    dense = torch.load(tmp_path / "main" / "dense.pt", weights_only=False)
+    assert dense["seeds"] == [5, 6]
+    assert other["batches"][0, 1:].tolist() == [3, 3]                      # the pruning rounds were trained
+    # corrected bias pruning keeps every bias, the original mode does not
+    assert P.exchange_masks(other, 0, 2)[1][-1].all() and not P.exchange_masks(main, 0, 2)[1][-1].all()
+    with pytest.raises(ValueError, match="seeds"):
+        P.run_pruning(tmp_path / "bad", data, [6], SCHED, dense_from=tmp_path / "main", **kw)
+    with pytest.raises(FileNotFoundError, match="dense"):
+        P.run_pruning(tmp_path / "bad2", data, [5], SCHED, dense_from=tmp_path / "nowhere", **kw)
+
+
+def test_run_or_load_dense_from_checks_the_dense_round_parameters():
+    params = pipeline.resolve("ci", **{k: None for k in P.KEY_PARAMS + ("threshold",)})
+    with pytest.raises(ValueError, match="max_batches_dense"):
+        P.run_or_load(dict(params, max_batches_dense=7), dense_from=params)
+    with pytest.raises(ValueError, match="networks"):
+        P.run_or_load(dict(params, n_networks=3), dense_from=params)
+
+
 @pytest.mark.parametrize("name, value", [("n_networks", 0), ("schedule", (0.5, 0.4)), ("schedule", (0.2, 1.0)),
                                          ("threshold", 0.0), ("threshold", -1.0), ("device", "tpu"),
                                          ("bias_pruning", "maybe"), ("max_batches_dense", 10)])

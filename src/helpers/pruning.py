@@ -35,7 +35,8 @@ batches, optimal states, learning curves and packed exchange-layout masks, see :
 ``state_SS.npz`` per saved state (all networks' weights ``W{i}`` (E, n_i, n_{i+1}) and biases ``b{i}``
 (E, n_{i+1}), float32, masked entries exactly 0; kept in one file per state so that the summary stays small and
 weights are read only when asked for), and ``checkpoint.pt`` (resume point, rewritten atomically after every
-round).
+round) and ``dense.pt`` (the networks after the dense round, which a run with other pruning settings can start
+from: ``run_or_load(..., dense_from=...)``).
 """
 from __future__ import annotations
 
@@ -193,7 +194,7 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
                 bias_pruning: str = "original", max_batches: int = 50_000, max_batches_dense: int | None = None,
                 threshold: float = 1e-3, device: str = "cpu", layers: Sequence[int] = LAYERS,
                 on_round: Callable[[int], None] | None = None, progress: bool = False,
-                rounds: int | None = None) -> dict[str, np.ndarray]:
+                rounds: int | None = None, dense_from: Path | None = None) -> dict[str, np.ndarray]:
     """Run (or resume) the iterative pruning loop in ``directory`` and return the summary of :func:`load_states`.
 
     ``data``: ``x_train, y_train, x_val, y_val, x_test, y_test`` (scaled float32). ``seeds``: one per network.
@@ -203,6 +204,9 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
     ``on_round(r)`` is called after round r is checkpointed (tests use it to simulate an interruption).
     ``rounds``: stop (checkpointed, resumable) once that many rounds are done and return the partial summary
     of those rounds (e.g. ``rounds=1``: the dense network only); ``None`` runs to the end.
+    ``dense_from``: the directory of another run whose first networks have the same seeds and whose dense round
+    saw the same data and cap; its dense networks (``dense.pt``, written after round 0 of every run) are taken
+    instead of training round 0 again. Every run saves ``dense.pt`` for this purpose.
     """
     schedule = check_schedule(schedule)
     check_bias_pruning(bias_pruning)
@@ -226,6 +230,13 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
         ens = ens_mod.Ensemble.from_state_dict(ckpt["ensemble"], dev)
         rec = ckpt["record"]
         start = ckpt["rounds_done"]
+    elif dense_from is not None:
+        ens, rec = _dense_round_of(Path(dense_from), seeds, n_states, dev)
+        start = 1
+        _save_state(directory, 0, ens)
+        prune_ensemble(ens, schedule[0], bias_pruning)
+        ckpt = dict(ensemble=ens.state_dict(), record=rec, rounds_done=1)
+        pipeline.atomic_write(ckpt_path, lambda tmp: torch.save(ckpt, tmp))
     else:
         ens = ens_mod.init_ensemble(seeds, str(dev), layers)
         e = ens.n_networks
@@ -254,6 +265,11 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
         rec["curves_val"].append(res.val_loss)
         rec["curves_train"].append(res.train_loss)
         _save_state(directory, r, ens)
+        if r == 0:
+            record = {k: rec[k][:, :1] for k in ("val_loss", "test_loss", "train_slice_loss", "batches")}
+            record.update(curves_val=rec["curves_val"][:1], curves_train=rec["curves_train"][:1])
+            dense = dict(ensemble=ens.state_dict(), seeds=[int(s) for s in seeds], record=record)
+            pipeline.atomic_write(directory / "dense.pt", lambda tmp: torch.save(dense, tmp))
         prune_ensemble(ens, schedule[r], bias_pruning)          # the last prune (e.g. 99 %) is never trained
         rec["seconds"][r] = time.perf_counter() - t0
         ckpt = dict(ensemble=ens.state_dict(), record=rec, rounds_done=r + 1)
@@ -267,6 +283,29 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
     pipeline.save_npz(directory / "states.npz",
                       **_summary(directory, rec, sparsity, schedule, threshold, len(layers) - 1, n_states))
     return load_states(directory, threshold)
+
+
+def _dense_round_of(source: Path, seeds: Sequence[int], n_states: int, dev: torch.device
+                    ) -> tuple[ens_mod.Ensemble, dict]:
+    """The first len(seeds) dense networks of the run in ``source`` and their round-0 record (see ``dense_from``
+    of :func:`run_pruning`)."""
+    path = source / "dense.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: the run in {source} has not finished its dense round")
+    dense = torch.load(path, map_location="cpu", weights_only=False)
+    e = len(seeds)
+    if list(dense["seeds"][:e]) != [int(s) for s in seeds]:
+        raise ValueError(f"the dense networks in {source} were trained from seeds {dense['seeds'][:e]}, "
+                         f"not {list(seeds)}")
+    state = {k: [t[:e] for t in v] if isinstance(v, list) else v[:e] for k, v in dense["ensemble"].items()}
+    ens = ens_mod.Ensemble.from_state_dict(state, dev)
+    rec = dict(val_loss=np.full((e, n_states), np.nan), test_loss=np.full((e, n_states), np.nan),
+               train_slice_loss=np.full((e, n_states), np.nan), batches=np.zeros((e, n_states), dtype=np.int64),
+               seconds=np.zeros(n_states), curves_val=[dense["record"]["curves_val"][0][:e]],
+               curves_train=[dense["record"]["curves_train"][0][:e]])
+    for k in ("val_loss", "test_loss", "train_slice_loss", "batches"):
+        rec[k][:, 0] = dense["record"][k][:e, 0]
+    return ens, rec
 
 
 def _summary(directory: Path, rec: dict, sparsity: np.ndarray, schedule: tuple, threshold: float,
@@ -408,8 +447,17 @@ def key_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def artifact_path(params: Mapping[str, Any]) -> Path:
-    return pipeline.artifact_dir("pruning", key_params(params))
+def artifact_path(params: Mapping[str, Any], dense_from: Path | None = None) -> Path:
+    """Where the run of ``params`` lives; a run that took its dense round from the run in ``dense_from`` (see
+    :func:`run_or_load`) is keyed by that run too."""
+    key = key_params(params)
+    if dense_from is not None:
+        key["dense_from"] = Path(dense_from).name
+    return pipeline.artifact_dir("pruning", key)
+
+
+#: The parameters that determine the dense round (round 0) of a run, besides the networks' seeds.
+DENSE_ROUND_PARAMS = ("seed", "n_trajectories", "data_seed", "device", "max_batches_dense")
 
 
 def validate(params: Mapping[str, Any]) -> None:
@@ -422,22 +470,41 @@ def validate(params: Mapping[str, Any]) -> None:
     ens_mod.check_device(params["device"])
 
 
-def run_or_load(params: Mapping[str, Any], progress: bool = False, rounds: int | None = None
-                ) -> dict[str, np.ndarray]:
+def run_or_load(params: Mapping[str, Any], progress: bool = False, rounds: int | None = None,
+                dense_from: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
     """The pruning run for resolved ``params`` (seed, n_networks, n_trajectories, data_seed, schedule,
     bias_pruning, device, max_batches, max_batches_dense, threshold): load it if finished, else train — resuming
     from the last checkpoint — and return :func:`load_states`. ``rounds``: only make sure that many rounds are
-    done and return their partial summary (``rounds=1``: the trained dense ensemble); a later call resumes."""
+    done and return their partial summary (``rounds=1``: the trained dense ensemble); a later call resumes.
+
+    ``dense_from``: the params of another run (e.g. the same networks with the other bias-pruning mode) whose
+    dense round this run shares: its first ``n_networks`` dense networks are taken (that run's dense round is
+    trained first if needed) and only the pruning rounds are trained. The two runs must agree on
+    :data:`DENSE_ROUND_PARAMS` and this run may not have more networks."""
     validate(params)
-    directory = artifact_path(params)
+    source = None
+    if dense_from is not None:
+        validate(dense_from)
+        ours, theirs = key_params(params), key_params(dense_from)
+        differ = [k for k in DENSE_ROUND_PARAMS if ours[k] != theirs[k]]
+        if differ:
+            raise ValueError(f"dense_from: parameter(s) {differ} differ from this run's, so its dense round is not "
+                             "this run's")
+        if params["n_networks"] > dense_from["n_networks"]:
+            raise ValueError(f"dense_from: it has {dense_from['n_networks']} networks, this run needs "
+                             f"{params['n_networks']}")
+        source = artifact_path(dense_from)
+        if not (source / "dense.pt").exists():
+            run_or_load(dense_from, progress=progress, rounds=1)
+    directory = artifact_path(params, source)
     if (directory / "states.npz").exists():
         return load_states(directory, params["threshold"])
     with pipeline.build_lock(directory):
-        return _build(params, directory, progress, rounds)
+        return _build(params, directory, progress, rounds, source)
 
 
-def _build(params: Mapping[str, Any], directory: Path, progress: bool, rounds: int | None
-           ) -> dict[str, np.ndarray]:
+def _build(params: Mapping[str, Any], directory: Path, progress: bool, rounds: int | None,
+           dense_from: Path | None = None) -> dict[str, np.ndarray]:
     if (directory / "states.npz").exists():                  # built by another process while we waited
         return load_states(directory, params["threshold"])
     from helpers import data as data_mod
@@ -446,7 +513,8 @@ def _build(params: Mapping[str, Any], directory: Path, progress: bool, rounds: i
     arrays = {k: getattr(ds, k) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}
     kp = key_params(params)
     seeds = ens_mod.member_seeds(params["seed"], params["n_networks"])
-    pipeline.atomic_write_bytes(directory / "run.json", json.dumps(dict(kp, seeds=seeds), indent=1).encode())
+    info = dict(kp, seeds=seeds, dense_from=None if dense_from is None else str(dense_from))
+    pipeline.atomic_write_bytes(directory / "run.json", json.dumps(info, indent=1).encode())
     return run_pruning(directory, arrays, seeds, params["schedule"], params["bias_pruning"], params["max_batches"],
                        kp["max_batches_dense"], params["threshold"], params["device"], progress=progress,
-                       rounds=rounds)
+                       rounds=rounds, dense_from=dense_from)
