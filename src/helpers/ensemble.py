@@ -160,36 +160,46 @@ def _layer(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor, hidden: bool) -> t
 def forward(weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor], wmasks: Sequence[torch.Tensor],
             bmasks: Sequence[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """Masked batched forward pass. ``x``: (B, n_0) shared by all networks or (E, B, n_0); returns (E, B, 7)."""
+    return _forward_masked([w * wm for w, wm in zip(weights, wmasks)], [b * bm for b, bm in zip(biases, bmasks)], x)
+
+
+def _forward_masked(weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """Forward pass with the masks already applied to ``weights`` and ``biases`` (see :func:`forward`)."""
     e = weights[0].shape[0]
     h = x.expand(e, *x.shape) if x.dim() == 2 else x
     last = len(weights) - 1
-    for i, (w, b, wm, bm) in enumerate(zip(weights, biases, wmasks, bmasks)):
-        h = _layer(h, w * wm, b * bm, i < last)
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        h = _layer(h, w, b, i < last)
     return h
 
 
-def predict(ens: Ensemble, x: np.ndarray | torch.Tensor, chunk: int = 8192) -> np.ndarray:
-    """Outputs of every network for inputs ``x`` (N, 10) → (E, N, 7) float32 numpy, in chunks, no grad."""
+def _chunks(ens: Ensemble, x: np.ndarray | torch.Tensor, chunk: int | None):
+    """Inputs in row chunks on the ensemble's device, with the masked parameters computed once: yields
+    (start, outputs (E, rows, 7)). Default chunk: 1024 rows on a CPU (the activations stay in cache; measured
+    1.4× faster than 8192 rows for E = 4), 16384 on a GPU."""
     x = torch.as_tensor(np.asarray(x, dtype=np.float32))
-    out = []
+    if chunk is None:
+        chunk = 1024 if ens.device.type == "cpu" else 16384
     with torch.no_grad():
+        ws = [w * m for w, m in zip(ens.weights, ens.wmasks)]
+        bs = [b * m for b, m in zip(ens.biases, ens.bmasks)]
         for start in range(0, len(x), chunk):
-            xb = x[start:start + chunk].to(ens.device)
-            out.append(forward(ens.weights, ens.biases, ens.wmasks, ens.bmasks, xb).cpu())
-    return torch.cat(out, dim=1).numpy()
+            yield start, _forward_masked(ws, bs, x[start:start + chunk].to(ens.device))
 
 
-def mse(ens: Ensemble, x: np.ndarray, y: np.ndarray, chunk: int = 8192) -> np.ndarray:
+def predict(ens: Ensemble, x: np.ndarray | torch.Tensor, chunk: int | None = None) -> np.ndarray:
+    """Outputs of every network for inputs ``x`` (N, 10) → (E, N, 7) float32 numpy, in chunks, no grad."""
+    return torch.cat([out.cpu() for _, out in _chunks(ens, x, chunk)], dim=1).numpy()
+
+
+def mse(ens: Ensemble, x: np.ndarray, y: np.ndarray, chunk: int | None = None) -> np.ndarray:
     """Per-network mean squared error on the whole set (x (N, 10), y (N, 7)) → (E,) float64."""
     y = torch.as_tensor(np.asarray(y, dtype=np.float32))
-    x = torch.as_tensor(np.asarray(x, dtype=np.float32))
     total = torch.zeros(ens.n_networks, dtype=torch.float64)
-    with torch.no_grad():
-        for start in range(0, len(x), chunk):
-            xb, yb = x[start:start + chunk].to(ens.device), y[start:start + chunk].to(ens.device)
-            out = forward(ens.weights, ens.biases, ens.wmasks, ens.bmasks, xb)
-            total += ((out - yb) ** 2).sum(dim=(1, 2)).double().cpu()
-    return (total / (len(x) * y.shape[1])).numpy()
+    for start, out in _chunks(ens, x, chunk):
+        yb = y[start:start + out.shape[1]].to(ens.device)
+        total += ((out - yb) ** 2).sum(dim=(1, 2)).double().cpu()
+    return (total / (len(y) * y.shape[1])).numpy()
 
 
 def r2_scores(ens: Ensemble, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -3,7 +3,10 @@
 Loop (original protocol): train a round → save the state (weights, biases, masks) → prune every weight matrix
 to the next cumulative sparsity target of the schedule → train again … The saved states are the dense one plus
 one per target except the last (0 %, 15 %, …, 98 % for the paper's schedule: 18 states); the last prune (99 %)
-is applied but never trained. A pruned weight never returns.
+is applied but never trained. A pruned weight never returns. The dense round runs to its cap
+(``max_batches_dense``) without early stopping, as the original's dense round ran one full pass over its
+training data (50,000 batches); every pruning round ends by the early-stopping rule of :mod:`helpers.ensemble`
+or at its cap (``max_batches``).
 
 Bias pruning (SPEC B3):
 - ``original`` — the bias mask of layer i keeps a bias only if its magnitude exceeds the *weight* cutoff of
@@ -254,7 +257,7 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
             from tqdm.auto import tqdm
             bar = tqdm(total=cap, desc=f"round {r} ({100 * sparsity[r]:.0f} %)", leave=False)
         res = ens_mod.train_round(ens, data["x_train"], data["y_train"], data["x_val"], data["y_val"],
-                                  max_batches=cap,
+                                  max_batches=cap, early_stopping=r > 0,
                                   progress=(lambda n: bar.update(100)) if bar is not None else None)
         if bar is not None:
             bar.close()
