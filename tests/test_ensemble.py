@@ -6,6 +6,7 @@ from torch import nn
 from torch.nn.utils import prune as tprune
 
 from helpers import ensemble as E
+from helpers import pruning as P
 
 torch.set_num_threads(1)
 SMALL = (10, 24, 24, 7)
@@ -259,3 +260,20 @@ def test_closed_loop_with_true_outputs_hits_the_target():
     assert np.median(np.hypot(err[1, :, 0], err[1, :, 1])) > 1.0
     with pytest.raises(ValueError, match="shape"):
         E.closed_loop_errors(true, ds)
+
+
+def test_sparse_networks_are_evaluated_on_their_live_nodes_with_the_same_outputs(monkeypatch):
+    """At 97 % sparsity (biases pruned with the weight cutoff: many ghost and dead nodes) predict/mse take the
+    one-network-at-a-time path on live nodes only; outputs agree with the full batched forward pass."""
+    x, y = synthetic(3000)
+    ens = E.init_ensemble([1, 2, 3])
+    with torch.no_grad():
+        for b in ens.biases:
+            b.normal_(0, 0.1, generator=torch.Generator().manual_seed(0))
+    P.prune_ensemble(ens, 0.97, "original")
+    assert E._compact(ens) is not None
+    compact_out, compact_mse = E.predict(ens, x), E.mse(ens, x, y)
+    monkeypatch.setattr(E, "COMPACT_BELOW", -1.0)                 # force the full batched path
+    assert E._compact(ens) is None
+    np.testing.assert_allclose(compact_out, E.predict(ens, x), rtol=0, atol=2e-6)
+    np.testing.assert_allclose(compact_mse, E.mse(ens, x, y), rtol=1e-5)

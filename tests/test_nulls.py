@@ -1,5 +1,6 @@
 """Null models: what they keep (live nodes, edge counts, degrees), validity, determinism, uniformity."""
 from collections import Counter
+from math import comb
 
 import numpy as np
 import pytest
@@ -98,6 +99,23 @@ def test_paper_null_extra_edges_uniform():
     seen = Counter(tuple(s[0][:2].ravel()) for s in nulls.sample_null(m, 4000, "paper", seed=0))
     assert len(seen) == 4
     assert all(abs(v / 4000 - 0.25) < 0.03 for v in seen.values())
+
+
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_fill_is_a_uniform_subset_of_the_empty_positions(k):
+    """_fill_uniform draws Bernoulli bits at a rounded rate and corrects the count: every k-subset of the 5 empty
+    positions of a 2 x 3 block (one position already set) must be equally likely, and the set one must stay."""
+    state, cover = nulls._new_state(7), np.zeros(2, np.uint64)
+    n, seen = 20_000, Counter()
+    for _ in range(n):
+        data = np.array([1, 0], np.uint64)                         # position (0, 0) set beforehand
+        nulls._fill_uniform(state, data, 0, 1, 2, 3, k, cover)
+        bits = [(int(data[r]) >> c) & 1 for r in range(2) for c in range(3)]
+        assert bits[0] == 1 and sum(bits) == k + 1 and int(data[0]) < 8 and int(data[1]) < 8
+        seen[tuple(bits)] += 1
+    expected = 1 / comb(5, k)
+    assert len(seen) == comb(5, k)
+    assert all(abs(v / n - expected) < 4 * (expected * (1 - expected) / n) ** 0.5 + 1e-3 for v in seen.values())
 
 
 def test_curveball_uniform_on_a_small_degree_class():

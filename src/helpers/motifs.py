@@ -157,13 +157,32 @@ def _csr(bits, rows):
     return ptr, idx
 
 
+@nb.njit(inline="always", cache=True)
+def _four_rows(rows, q, m):
+    """rows[q], …, rows[q + 3], the ones past the end m replaced by rows[m − 1] (callers skip those)."""
+    return rows[q], rows[min(q + 1, m - 1)], rows[min(q + 2, m - 1)], rows[min(q + 3, m - 1)]
+
+
+@nb.njit(inline="always", cache=True)
+def _shared4(bits, r0, r1, r2, r3, other, c):
+    """|row r_j of ``bits`` ∧ row c of ``other``| for j = 0…3: four rows share each loaded word of row c."""
+    g0 = g1 = g2 = g3 = 0
+    for k in range(bits.shape[1]):
+        t = other[c, k]
+        g0 += _popcount(bits[r0, k] & t)
+        g1 += _popcount(bits[r1, k] & t)
+        g2 += _popcount(bits[r2, k] & t)
+        g3 += _popcount(bits[r3, k] & t)
+    return g0, g1, g2, g3
+
+
 @nb.njit(cache=True)
 def _pairs_bits(bits, deg):
     """Σ_{x<y} C(|row_x ∧ row_y|, 2) over the packed rows of ``bits`` (rows with degree < 2 skipped).
 
     Four rows x are taken at a time against each later row y, so every word of row y loaded from memory
     serves four popcounts."""
-    n, w = bits.shape
+    n = bits.shape[0]
     rows = np.empty(n, dtype=np.int64)
     m = 0
     for x in range(n):
@@ -172,16 +191,9 @@ def _pairs_bits(bits, deg):
             m += 1
     acc = 0
     for q in range(0, m, 4):
-        x0, x1, x2, x3 = rows[q], rows[min(q + 1, m - 1)], rows[min(q + 2, m - 1)], rows[min(q + 3, m - 1)]
+        x0, x1, x2, x3 = _four_rows(rows, q, m)
         for qy in range(q + 1, m):
-            y = rows[qy]
-            g0 = g1 = g2 = g3 = 0
-            for k in range(w):
-                yk = bits[y, k]
-                g0 += _popcount(bits[x0, k] & yk)
-                g1 += _popcount(bits[x1, k] & yk)
-                g2 += _popcount(bits[x2, k] & yk)
-                g3 += _popcount(bits[x3, k] & yk)
+            g0, g1, g2, g3 = _shared4(bits, x0, x1, x2, x3, bits, rows[qy])
             acc += g0 * (g0 - 1) // 2              # pairs (x_j, y) with x_j before y only
             if qy > q + 1:
                 acc += g1 * (g1 - 1) // 2
@@ -358,24 +370,16 @@ def _paths_bits(bits, aT, act, bits3, outdeg3, has3, out):
     ``aT``) (aT: the columns of A_{i+1} packed over layer i+1), for the sources ``act``. Four rows a at a time
     share every word of aT loaded from memory."""
     n_act = act.shape[0]
-    cols2, w = aT.shape
+    cols2 = aT.shape[0]
     w3 = bits3.shape[1]
     reach = np.zeros((4, w3), dtype=np.uint64)
     v = np.zeros(4, dtype=np.int64)
     for q in range(0, n_act, 4):
-        a0, a1 = act[q], act[min(q + 1, n_act - 1)]
-        a2, a3 = act[min(q + 2, n_act - 1)], act[min(q + 3, n_act - 1)]
+        a0, a1, a2, a3 = _four_rows(act, q, n_act)
         n_rows = min(4, n_act - q)                         # past the end, a1..a3 repeat a row: not counted
         reach[:] = _ZERO
         for c in range(cols2):
-            v0 = v1 = v2 = v3 = 0
-            for k in range(w):
-                t = aT[c, k]
-                v0 += _popcount(bits[a0, k] & t)
-                v1 += _popcount(bits[a1, k] & t)
-                v2 += _popcount(bits[a2, k] & t)
-                v3 += _popcount(bits[a3, k] & t)
-            v[0], v[1], v[2], v[3] = v0, v1, v2, v3
+            v[0], v[1], v[2], v[3] = _shared4(bits, a0, a1, a2, a3, aT, c)
             for j in range(n_rows):
                 x = v[j]
                 if x > 0:

@@ -12,7 +12,8 @@ B_i = bias edges of layer i. Nodes that are not live never receive an edge.
    gets one uniformly random partner. That is max(S_i, T_i) distinct edges and every live node has ≥ 1
    outgoing and ≥ 1 incoming weighted edge.
 2. The other E_i − max(S_i, T_i) weighted edges are a uniformly random subset of the still-empty
-   source × target positions (rejection sampling, or, above half-full, random removal from the full block).
+   source × target positions (drawn 64 positions at a time, then corrected to the exact size: see
+   :func:`_fill_uniform`).
 3. Bias: B_i distinct targets chosen uniformly among the T_i live targets.
 
 If E_i < T_i (the real network feeds some neurons by their bias only), step 1 instead gives every source one
@@ -177,6 +178,62 @@ def _shuffle(state, a, k):
 
 
 @nb.njit(cache=True)
+def _fill_uniform(state, data, start, w, S, T, K, cover):
+    """Set K of the still-empty positions of the S × T block at data[start:] (rows of w words), a uniformly
+    random K-subset, exactly.
+
+    Every empty position is first drawn independently with probability p8 / 256 ≈ K / (empty positions) — a
+    Bernoulli(p8 / 256) bit costs one random word per binary digit of p8 for 64 positions at once (from the
+    lowest digit up: x ← x ∨ r for a 1, x ← x ∧ r for a 0) — and then single uniformly random positions are
+    added (empty ones) or removed (drawn ones) until exactly K are set. Given its size j, an i.i.d. draw is a
+    uniform j-subset, and adding (removing) a uniform further (drawn) position to (from) a uniform j-subset gives
+    a uniform (j ± 1)-subset, so the result is uniform whatever p8 is; p8 only sets how much fixing is needed
+    (about √K positions). ``cover``: scratch (S·w words) that keeps the positions set before the call.
+    """
+    if K <= 0:
+        return
+    full = np.uint64(0xFFFFFFFFFFFFFFFF)
+    last = full if T % 64 == 0 else (_ONE << np.uint64(T % 64)) - _ONE
+    free = 0
+    for s in range(S):
+        for k in range(w):
+            word = data[start + s * w + k]
+            cover[s * w + k] = word
+            free += _popcount((full if k < w - 1 else last) & ~word)
+    K = min(K, free)
+    if K == 0:
+        return
+    p8 = (256 * K + free // 2) // free
+    drawn = 0
+    for s in range(S):
+        for k in range(w):
+            x = _ZERO
+            if p8 >= 256:
+                x = full
+            else:
+                for digit in range(8):
+                    if (p8 >> digit) & 1:
+                        x |= _next(state)
+                    elif x != _ZERO:
+                        x &= _next(state)
+            x &= (full if k < w - 1 else last) & ~cover[s * w + k]
+            data[start + s * w + k] |= x
+            drawn += _popcount(x)
+    while drawn < K:
+        s = _below(state, S)
+        t = _below(state, T)
+        if _getbit(data, start, w, s, t) == _ZERO:
+            _setbit(data, start, w, s, t)
+            drawn += 1
+    while drawn > K:
+        s = _below(state, S)
+        t = _below(state, T)
+        if _getbit(data, start, w, s, t) != _ZERO and _getbit(cover, 0, w, s, t) == _ZERO:
+            _clearbit(data, start, w, s, t)
+            drawn -= 1
+
+
+@nb.njit(cache=True)
 def _paper_layer(state, data, start, S, T, E, B, perm_s, perm_t, cover):
     """Draw one layer of the paper null into the packed block at data[start:] ((S+1) rows × ceil(T/64))."""
     w = (T + 63) // 64
@@ -204,33 +261,7 @@ def _paper_layer(state, data, start, S, T, E, B, perm_s, perm_t, cover):
                 for k in range(S, T):
                     _setbit(data, start, w, _below(state, S), perm_t[k])
             L0 = max(S, T)
-            R = E - L0
-            F = S * T - L0
-            if 2 * R <= F:
-                placed = 0
-                while placed < R:
-                    s = _below(state, S)
-                    t = _below(state, T)
-                    if _getbit(data, start, w, s, t) == _ZERO:
-                        _setbit(data, start, w, s, t)
-                        placed += 1
-            else:
-                for k in range(S * w):
-                    cover[k] = data[start + k]
-                last = np.uint64(0xFFFFFFFFFFFFFFFF)
-                if T % 64 != 0:
-                    last = (_ONE << np.uint64(T % 64)) - _ONE
-                for s in range(S):
-                    for k in range(w - 1):
-                        data[start + s * w + k] = np.uint64(0xFFFFFFFFFFFFFFFF)
-                    data[start + s * w + w - 1] = last
-                removed = 0
-                while removed < F - R:
-                    s = _below(state, S)
-                    t = _below(state, T)
-                    if _getbit(data, start, w, s, t) != _ZERO and _getbit(cover, 0, w, s, t) == _ZERO:
-                        _clearbit(data, start, w, s, t)
-                        removed += 1
+            _fill_uniform(state, data, start, w, S, T, E - L0, cover)
         # bias: B distinct uniformly random live targets (perm_t is a fresh random permutation)
         _shuffle(state, perm_t, T)
         for k in range(min(B, T)):

@@ -105,7 +105,7 @@ PRESETS: dict[str, dict[str, Any]] = {
                bias_pruning="original", device="cpu", max_batches=100, max_batches_dense=600, n_null=100, null_model="paper",
                convention="paper"),
     "default": dict(seed=0, data_seed=0, n_trajectories=1_000_000, n_networks=4, threshold=1e-3,
-                    schedule=PAPER_SCHEDULE, bias_pruning="original", device="cpu", max_batches=1_500, max_batches_dense=20_000,
+                    schedule=PAPER_SCHEDULE, bias_pruning="original", device="cpu", max_batches=1_000, max_batches_dense=16_000,
                     n_null=1000, null_model="paper", convention="paper"),
     "paper": dict(seed=0, data_seed=0, n_trajectories=10_000_000, n_networks=400, threshold=1e-3,
                   schedule=PAPER_SCHEDULE, bias_pruning="original", device="cuda", max_batches=50_000, max_batches_dense=50_000,
