@@ -165,3 +165,18 @@ def test_results_do_not_depend_on_the_thread_count(model):
     assert all(np.array_equal(a, b) for x, y in zip(nets1, nets2) for a, b in zip(x, y))
     assert len(np.unique(raw1, axis=0)) > n_null // 2          # the nulls differ from each other
     assert np.array_equal(motifs.project(raw1[:5], "paper"), motifs.count_many(nets1, "paper"))
+
+
+@pytest.mark.parametrize("model", nulls.MODELS)
+def test_a_complete_network_is_its_own_only_null(model):
+    """Fully connected among its live nodes (here: the dense network): no sampling, every null equals the real
+    network, so the null sd is 0 and Z is undefined."""
+    dense = [np.ones((a + 1, b), bool) for a, b in [(3, 5), (5, 4), (4, 2)]]
+    assert nulls.complete(nulls.prepare(dense))
+    raw = nulls.null_counts(dense, 5, model, seed=1)
+    real = motifs.count_raw(graph.clean(dense))
+    assert raw.shape == (5, motifs.N_RAW) and (raw == real).all()
+    assert all(all(np.array_equal(a, b) for a, b in zip(s, dense)) for s in nulls.sample_null(dense, 3, model))
+    sparse = [m.copy() for m in dense]
+    sparse[1][0, 0] = False
+    assert not nulls.complete(nulls.prepare(sparse))

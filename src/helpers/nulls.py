@@ -413,9 +413,23 @@ def _check(n: int, model: str, seed: int, trades_per_row: float, burn_in_per_row
                          f"{burn_in_per_row!r} >= 0")
 
 
+def complete(spec: NullSpec) -> bool:
+    """Whether every layer among the live nodes is fully connected (all weighted and bias edges present, e.g. the
+    dense network): then both null models have exactly one network, the real one."""
+    s = np.array(spec.sizes)
+    return bool((spec.edges == s[:-1] * s[1:]).all() and (spec.bias_edges == s[1:]).all())
+
+
 def _run(spec: NullSpec, n: int, model: str, seed: int, trades_per_row: float, burn_in_per_row: float,
          keep: bool, count: bool):
     sizes, off, total = motifs.layout(spec.sizes)
+    if complete(spec):               # the only null network is the real one: nothing to draw
+        samples = np.repeat(spec.packed[None], n if keep else 0, axis=0)
+        raw = np.zeros((n if count else 0, motifs.N_RAW), dtype=np.int64)
+        if count:
+            motifs._count_packed(spec.packed, sizes, off, raw[0], 0)
+            raw[1:] = raw[0]
+        return samples, raw
     if model == "paper":
         return _paper_null(sizes, off, total, spec.edges, spec.bias_edges, int(n), int(seed), keep, count)
     return _degree_null(spec.packed, sizes, off, int(n), int(seed), float(burn_in_per_row),

@@ -104,7 +104,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "ci": dict(seed=0, data_seed=0, n_trajectories=20_000, n_networks=2, threshold=1e-3, schedule=PAPER_SCHEDULE,
                bias_pruning="original", device="cpu", max_batches=100, max_batches_dense=600, n_null=100, null_model="paper",
                convention="paper"),
-    "default": dict(seed=0, data_seed=0, n_trajectories=1_000_000, n_networks=4, threshold=1e-3,
+    "default": dict(seed=0, data_seed=0, n_trajectories=1_000_000, n_networks=3, threshold=1e-3,
                     schedule=PAPER_SCHEDULE, bias_pruning="original", device="cpu", max_batches=1_000, max_batches_dense=16_000,
                     n_null=1000, null_model="paper", convention="paper"),
     "paper": dict(seed=0, data_seed=0, n_trajectories=10_000_000, n_networks=400, threshold=1e-3,
