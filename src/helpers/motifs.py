@@ -295,6 +295,17 @@ def _count_packed(data, n, off, out, mode):
         _count_paths(data, n, off, i, bits, outdeg, indeg, out, mode)
 
 
+@nb.njit(inline="always", cache=True)
+def _path_cell(v, c, outdeg3, bits3, reach, out):
+    """Add one entry P[a, c] = v > 0 of a source a: a reachable pair, C(v, 2) bi-parallels and v · outdeg3_c
+    3-edge paths; row c of A_{i+2} joins a's 3-step reach (``reach``, w3 words)."""
+    out[3] += 1
+    out[8] += v * (v - 1) // 2
+    out[11] += v * outdeg3[c]
+    for k in range(bits3.shape[1]):
+        reach[k] |= bits3[c, k]
+
+
 @nb.njit(cache=True)
 def _count_paths(data, n, off, i, bits, outdeg, indeg, out, mode):
     """Add the path motifs that start in layer i: sources a (rows of m[i], bias included) → b (neurons of layer
@@ -351,13 +362,8 @@ def _count_paths(data, n, off, i, bits, outdeg, indeg, out, mode):
                 p[idx2[q2]] += 1
         reach[:] = _ZERO
         for c in range(cols2):
-            v = p[c]
-            if v > 0:
-                out[3] += 1
-                out[8] += v * (v - 1) // 2
-                out[11] += v * outdeg3[c]
-                for k in range(w3):
-                    reach[k] |= bits3[c, k]
+            if p[c] > 0:
+                _path_cell(p[c], c, outdeg3, bits3, reach, out)
                 p[c] = 0
         if has3:
             for k in range(w3):
@@ -381,13 +387,8 @@ def _paths_bits(bits, aT, act, bits3, outdeg3, has3, out):
         for c in range(cols2):
             v[0], v[1], v[2], v[3] = _shared4(bits, a0, a1, a2, a3, aT, c)
             for j in range(n_rows):
-                x = v[j]
-                if x > 0:
-                    out[3] += 1
-                    out[8] += x * (x - 1) // 2
-                    out[11] += x * outdeg3[c]
-                    for k in range(w3):
-                        reach[j, k] |= bits3[c, k]
+                if v[j] > 0:
+                    _path_cell(v[j], c, outdeg3, bits3, reach[j], out)
         if has3:
             for j in range(n_rows):
                 for k in range(w3):
