@@ -393,7 +393,7 @@ def train_round(ens: Ensemble, x_train: np.ndarray, y_train: np.ndarray, x_val: 
     val_dev = torch.full((e, max_batches), float("nan"), dtype=torch.float32, device=dev)
     val_hist = np.full((e, max_batches), np.nan, dtype=np.float32)
     n_done = synced = 0
-    pending = None                    # (step, rows) of a validation mini-batch whose loss is still to be taken
+    pending = None                    # the step whose validation loss is still to be taken
 
     def val_batch(k: int) -> tuple[torch.Tensor, torch.Tensor]:
         jv = k % n_val

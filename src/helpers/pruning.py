@@ -233,21 +233,30 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
         ens = ens_mod.Ensemble.from_state_dict(ckpt["ensemble"], dev)
         rec = ckpt["record"]
         start = ckpt["rounds_done"]
-    elif dense_from is not None:
-        ens, rec = _dense_round_of(Path(dense_from), seeds, n_states, dev)
-        start = 1
-        _save_state(directory, 0, ens)
-        prune_ensemble(ens, schedule[0], bias_pruning)
-        ckpt = dict(ensemble=ens.state_dict(), record=rec, rounds_done=1)
-        pipeline.atomic_write(ckpt_path, lambda tmp: torch.save(ckpt, tmp))
     else:
         ens = ens_mod.init_ensemble(seeds, str(dev), layers)
-        e = ens.n_networks
-        rec = dict(val_loss=np.full((e, n_states), np.nan), test_loss=np.full((e, n_states), np.nan),
-                   train_slice_loss=np.full((e, n_states), np.nan),
-                   batches=np.zeros((e, n_states), dtype=np.int64), seconds=np.zeros(n_states),
-                   curves_val=[], curves_train=[])
+        rec = _new_record(ens.n_networks, n_states)
         start = 0
+
+    def end_round(r: int, t0: float) -> None:
+        """Save state r, prune to the next target (the last prune, e.g. 99 %, is never trained), checkpoint."""
+        _save_state(directory, r, ens)
+        if r == 0:
+            record = {k: rec[k][:, :1] for k in ("val_loss", "test_loss", "train_slice_loss", "batches")}
+            record.update(curves_val=rec["curves_val"][:1], curves_train=rec["curves_train"][:1])
+            dense = dict(ensemble=ens.state_dict(), seeds=[int(s) for s in seeds], record=record)
+            pipeline.atomic_write(directory / "dense.pt", lambda tmp: torch.save(dense, tmp))
+        prune_ensemble(ens, schedule[r], bias_pruning)
+        rec["seconds"][r] = time.perf_counter() - t0
+        ckpt = dict(ensemble=ens.state_dict(), record=rec, rounds_done=r + 1)
+        pipeline.atomic_write(ckpt_path, lambda tmp: torch.save(ckpt, tmp))
+        if on_round is not None:
+            on_round(r)
+
+    if start == 0 and dense_from is not None:                # round 0 taken from the other run
+        ens, rec = _dense_round_of(Path(dense_from), seeds, n_states, dev)
+        end_round(0, time.perf_counter())
+        start = 1
     stop = n_states if rounds is None else min(int(rounds), n_states)
     for r in range(start, stop):
         t0 = time.perf_counter()
@@ -267,18 +276,7 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
         rec["batches"][:, r] = res.batches
         rec["curves_val"].append(res.val_loss)
         rec["curves_train"].append(res.train_loss)
-        _save_state(directory, r, ens)
-        if r == 0:
-            record = {k: rec[k][:, :1] for k in ("val_loss", "test_loss", "train_slice_loss", "batches")}
-            record.update(curves_val=rec["curves_val"][:1], curves_train=rec["curves_train"][:1])
-            dense = dict(ensemble=ens.state_dict(), seeds=[int(s) for s in seeds], record=record)
-            pipeline.atomic_write(directory / "dense.pt", lambda tmp: torch.save(dense, tmp))
-        prune_ensemble(ens, schedule[r], bias_pruning)          # the last prune (e.g. 99 %) is never trained
-        rec["seconds"][r] = time.perf_counter() - t0
-        ckpt = dict(ensemble=ens.state_dict(), record=rec, rounds_done=r + 1)
-        pipeline.atomic_write(ckpt_path, lambda tmp: torch.save(ckpt, tmp))
-        if on_round is not None:
-            on_round(r)
+        end_round(r, t0)
     if stop < n_states or start > stop:
         out = _summary(directory, rec, sparsity, schedule, threshold, len(layers) - 1, n_done=max(stop, start))
         out["directory"] = np.array(str(directory))
@@ -302,13 +300,19 @@ def _dense_round_of(source: Path, seeds: Sequence[int], n_states: int, dev: torc
                          f"not {list(seeds)}")
     state = {k: [t[:e] for t in v] if isinstance(v, list) else v[:e] for k, v in dense["ensemble"].items()}
     ens = ens_mod.Ensemble.from_state_dict(state, dev)
-    rec = dict(val_loss=np.full((e, n_states), np.nan), test_loss=np.full((e, n_states), np.nan),
-               train_slice_loss=np.full((e, n_states), np.nan), batches=np.zeros((e, n_states), dtype=np.int64),
-               seconds=np.zeros(n_states), curves_val=[dense["record"]["curves_val"][0][:e]],
-               curves_train=[dense["record"]["curves_train"][0][:e]])
+    rec = _new_record(e, n_states)
     for k in ("val_loss", "test_loss", "train_slice_loss", "batches"):
         rec[k][:, 0] = dense["record"][k][:e, 0]
+    for k in ("curves_val", "curves_train"):
+        rec[k].append(dense["record"][k][0][:e])
     return ens, rec
+
+
+def _new_record(e: int, n_states: int) -> dict:
+    """An empty record of a run: per network and state losses and batches, per-round seconds and curves."""
+    return dict(val_loss=np.full((e, n_states), np.nan), test_loss=np.full((e, n_states), np.nan),
+                train_slice_loss=np.full((e, n_states), np.nan), batches=np.zeros((e, n_states), dtype=np.int64),
+                seconds=np.zeros(n_states), curves_val=[], curves_train=[])
 
 
 def _summary(directory: Path, rec: dict, sparsity: np.ndarray, schedule: tuple, threshold: float,
