@@ -76,19 +76,19 @@ def test_counts_equal_brute_force(seed, sizes, density):
     assert motifs.count_motifs(m, "paper") == paper
     assert motifs.count_motifs(m, "subgraph") == subgraph
     assert list(both["paper"]) == list(motifs.MOTIFS)
-    for kernel in ("bits", "lists"):
+    for kernel in ("bits", "lists", "gram"):
         raw = motifs.count_raw(m, kernel=kernel)
         assert motifs.project(raw, "paper").tolist() == [paper[k] for k in motifs.MOTIFS]
         assert motifs.project(raw, "subgraph").tolist() == [subgraph[k] for k in motifs.MOTIFS]
 
 
-@pytest.mark.parametrize("sizes", [(70, 3, 2), (3, 130, 2, 65), (2, 66, 129, 3)])
+@pytest.mark.parametrize("sizes", [(70, 3, 2), (3, 130, 2, 65), (2, 66, 129, 3), (3, 70, 130, 66, 129)])
 def test_counts_across_word_boundaries(sizes):
     """Widths above 64 exercise multi-word rows and both Gram orientations of the bifan kernel."""
     rng = np.random.default_rng(sum(sizes))
     m = random_network(rng, sizes, 0.3)
     both = motifs.count_motifs(m, "both")
-    for kernel in ("bits", "lists"):
+    for kernel in ("bits", "lists", "gram"):
         raw = motifs.count_raw(m, kernel=kernel)
         assert motifs.project(raw, "paper").tolist() == list(both["paper"].values())
         assert motifs.project(raw, "subgraph").tolist() == list(both["subgraph"].values())

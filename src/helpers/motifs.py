@@ -36,7 +36,7 @@ CONVENTIONS = ("paper", "subgraph")
 RAW = ("edges", "diverging2", "converging2", "chain2_paper", "diverging3", "converging3_paper", "chain3_paper",
        "bifan", "biparallel", "chain2_subgraph", "converging3_subgraph", "chain3_subgraph")
 N_RAW = len(RAW)
-_KERNELS = {"auto": 0, "bits": 1, "lists": 2}
+_KERNELS = {"auto": 0, "bits": 1, "lists": 2, "gram": 3}
 #: Raw columns giving the 9 motifs of each convention, in :data:`MOTIFS` order.
 PROJECTION = {"paper": np.array([0, 1, 2, 3, 4, 5, 6, 7, 8]),
               "subgraph": np.array([0, 1, 2, 9, 4, 10, 11, 7, 8])}
@@ -114,23 +114,42 @@ def unpack(data: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
     return out
 
 
+@nb.njit(inline="always", cache=True)
+def _transpose64(a):
+    """Transpose the 64 × 64 bit matrix ``a`` (64,) uint64 in place (bit c of a[r] ↔ bit r of a[c]): six rounds
+    that swap the off-diagonal blocks of 32, 16, …, 1 bits (Warren, *Hacker's Delight*, §7-3)."""
+    j = 32
+    m = np.uint64(0x00000000FFFFFFFF)
+    while j != 0:
+        sj = np.uint64(j)
+        k = 0
+        while k < 64:
+            t = ((a[k] >> sj) ^ a[k + j]) & m
+            a[k + j] ^= t
+            a[k] ^= t << sj
+            k = (k + j + 1) & ~j
+        j >>= 1
+        m ^= m << np.uint64(j)
+
+
 @nb.njit(cache=True)
 def _transpose(data, start, rows, cols):
-    """Columns of the (rows, cols) packed block at ``data[start:]`` as packed rows: (cols, ceil(rows/64))."""
+    """Columns of the (rows, cols) packed block at ``data[start:]`` as packed rows: (cols, ceil(rows/64)),
+    transposed 64 × 64 bits at a time."""
     w = (cols + 63) // 64
     wt = (rows + 63) // 64
     out = np.zeros((cols, wt), dtype=np.uint64)
-    for r in range(rows):
-        base = start + r * w
-        rw = r >> 6
-        rb = _ONE << np.uint64(r & 63)
+    block = np.empty(64, dtype=np.uint64)
+    for rb in range(wt):
+        r0 = rb * 64
+        nr = min(64, rows - r0)
         for k in range(w):
-            x = data[base + k]
-            while x != _ZERO:
-                low = x & (~x + _ONE)
-                c = k * 64 + _popcount(low - _ONE)
-                out[c, rw] |= rb
-                x ^= low
+            for r in range(nr):
+                block[r] = data[start + (r0 + r) * w + k]
+            block[nr:] = _ZERO
+            _transpose64(block)
+            for c in range(min(64, cols - k * 64)):
+                out[k * 64 + c, rb] = block[c]
     return out
 
 
@@ -227,72 +246,270 @@ def _pairs_lists(ptr_a, idx_a, ptr_b, idx_b, n):
 
 
 @nb.njit(cache=True)
+def _layer(data, n, off, i):
+    """m[i] of a packed network: (bits (rows, w), outdeg (rows,), colsT (cols, wt) its columns packed, indeg
+    (cols,)), rows = n_i + 1 (bias row last), cols = n_{i+1}."""
+    rows = n[i] + 1
+    cols = n[i + 1]
+    w = (cols + 63) // 64
+    bits = data[off[i]:off[i] + rows * w].reshape(rows, w)
+    colsT = _transpose(data, off[i], rows, cols)
+    return bits, _row_popcounts(bits), colsT, _row_popcounts(colsT)
+
+
+@nb.njit(cache=True)
+def _bifan_plan(outdeg, indeg, w, wt, mode):
+    """(estimated ns, kernel) of the cheapest bi-fan kernel of a layer: 0 / 1 popcount over row / column pairs,
+    2 / 3 adjacency lists over rows / columns. Measured: ~0.6 ns per word pair (popcount, four rows per pass;
+    rows² w / 2 of them), ~12 ns per adjacency-list step (about Σ deg² / 2 of them)."""
+    rows2 = cols2n = sq_out = sq_in = 0
+    for d in outdeg:
+        sq_out += d * d
+        rows2 += d >= 2
+    for d in indeg:
+        sq_in += d * d
+        cols2n += d >= 2
+    costs = np.array([0.3 * rows2 * rows2 * w, 0.3 * cols2n * cols2n * wt, 6.0 * sq_in, 6.0 * sq_out])
+    if mode == 1:
+        costs[2:] = np.inf
+    elif mode == 2:
+        costs[:2] = np.inf
+    how = int(np.argmin(costs))
+    return costs[how], how
+
+
+@nb.njit(cache=True)
+def _paths_plan(outdeg, indeg, outdeg2, cols2, w, mode):
+    """(estimated ns, bit-parallel?) of the product P = m[i] · A_{i+1} in :func:`_count_paths`. Measured:
+    ~0.85 ns per word pair (popcount, four rows per pass), ~20 ns per path increment plus a scan of P's row."""
+    n_act = 0
+    for d in outdeg:
+        n_act += d > 0
+    paths = 0
+    for b in range(outdeg2.shape[0]):
+        paths += indeg[b] * outdeg2[b]
+    cost_bit = 0.85 * n_act * cols2 * w
+    cost_list = 4.0 * (5 * paths + n_act * cols2)
+    use_bits = (cost_bit <= cost_list) if mode == 0 else (mode == 1)
+    return min(cost_bit, cost_list) if mode == 0 else (cost_bit if use_bits else cost_list), use_bits
+
+
+@nb.njit(cache=True)
 def _count_packed(data, n, off, out, mode):
     """Add the 12 raw counts (see ``RAW``) of one packed network to ``out`` (int64 (12,)).
 
-    mode 0 picks, per layer and per quantity, the cheaper of the bit-parallel (popcount) and the
-    adjacency-list kernel from the degrees; 1 forces bit-parallel, 2 adjacency lists (used by the tests).
+    mode 0 picks, per layer and per quantity, the cheapest kernel from the degrees; 1 forces bit-parallel
+    (popcount) products, 2 adjacency lists, 3 the Gram route of :func:`_gram_store` wherever it applies (used by
+    the tests). The Gram route counts, for a layer i, the bi-fans of layers i and i+1 and the bi-parallels
+    i → i+1 → i+2 from two Gram matrices instead of the product P = m[i] · A_{i+1}; it pays off when both layers
+    are large and dense (m[1] and m[2] of the paper network below ~85 % sparsity).
     """
     L = n.shape[0] - 1
+    sub = 0 if mode == 3 else mode                       # the kernels where the Gram route does not apply
+    gram_prev = False
+    H = np.zeros((1, 1), dtype=np.int32)
+    nxt = _layer(data, n, off, 0)
     for i in range(L):
-        rows = n[i] + 1
-        cols = n[i + 1]
-        w = (cols + 63) // 64
-        start = off[i]
-        bits = data[start:start + rows * w].reshape(rows, w)
-        outdeg = _row_popcounts(bits)
-        colsT = _transpose(data, start, rows, cols)
+        bits, outdeg, colsT, indeg = nxt
+        if i + 1 < L:
+            nxt = _layer(data, n, off, i + 1)
+        w = bits.shape[1]
         wt = colsT.shape[1]
-        indeg = _row_popcounts(colsT)
-        e = 0
-        sq_out = 0
-        rows2 = 0
-        for r in range(rows):
-            d = outdeg[r]
-            e += d
-            sq_out += d * d
-            if d >= 2:
-                rows2 += 1
+        for d in outdeg:
+            out[0] += d
             out[1] += d * (d - 1) // 2
             out[4] += d * (d - 1) * (d - 2) // 6
-        out[0] += e
-        sq_in = 0
-        cols2n = 0
-        for c in range(cols):
-            d = indeg[c]
-            sq_in += d * d
-            if d >= 2:
-                cols2n += 1
+        for d in indeg:
             out[2] += d * (d - 1) // 2
             if d >= 3:
                 out[5] += d * (d - 1) // 2
             out[10] += d * (d - 1) * (d - 2) // 6
-        # bifan = number of all-ones 2x2 submatrices: pairs of rows or pairs of columns, whichever is cheaper
-        # measured: ~1 ns per word pair (popcount; rows² w / 2 of them), 2-4 ns per adjacency-list step
-        # (about Σ deg² / 2 of them)
-        cost_bit_r = rows2 * rows2 * w
-        cost_bit_c = cols2n * cols2n * wt
-        cost_list_r = 4 * sq_in
-        cost_list_c = 4 * sq_out
-        if mode == 1:
-            cost_list_r = cost_list_c = 1 << 62
-        elif mode == 2:
-            cost_bit_r = cost_bit_c = 1 << 62
-        best = min(min(cost_bit_r, cost_bit_c), min(cost_list_r, cost_list_c))
-        if best == cost_bit_r:
+        cost_bifan, how = _bifan_plan(outdeg, indeg, w, wt, sub)
+        gram = False
+        if i + 1 < L and not gram_prev and mode in (0, 3):
+            gram = mode == 3
+            if mode == 0:
+                bits1, outdeg1, colsT1, indeg1 = nxt
+                cost_bifan1, _ = _bifan_plan(outdeg1, indeg1, bits1.shape[1], colsT1.shape[1], 0)
+                cost_paths, _ = _paths_plan(outdeg, indeg, outdeg1[:n[i + 1]], n[i + 2], w, 0)
+                # two Gram passes (~0.9 ns per word pair: they also store or read H) and the row unions of
+                # _count_chains
+                cost_gram = 0.45 * (n[i + 1] * n[i + 1] * wt + bits1.shape[0] * bits1.shape[0] * bits1.shape[1]) \
+                    + 20.0 * (bits.shape[0] + n[i + 1]) * bits1.shape[1]
+                gram = cost_gram < cost_bifan + cost_bifan1 + cost_paths
+        # bi-fans = all-ones 2 × 2 submatrices, Σ over row pairs (or column pairs) of C(shared, 2)
+        if gram_prev:                                    # this layer's row Gram closes the bi-parallels of i − 1
+            bifan, bip = _gram_dot(bits, outdeg, H)
+            out[7] += bifan
+            out[8] += bip
+        elif gram:
+            H = np.zeros((n[i + 1], n[i + 1]), dtype=np.int32)
+            out[7] += _gram_store(colsT, indeg, H)
+        elif how == 0:
             out[7] += _pairs_bits(bits, outdeg)
-        elif best == cost_bit_c:
+        elif how == 1:
             out[7] += _pairs_bits(colsT, indeg)
         else:
-            rptr, ridx = _csr(bits, rows)
-            cptr, cidx = _csr(colsT, cols)
-            if best == cost_list_r:
-                out[7] += _pairs_lists(rptr, ridx, cptr, cidx, rows)
+            rptr, ridx = _csr(bits, bits.shape[0])
+            cptr, cidx = _csr(colsT, colsT.shape[0])
+            if how == 2:
+                out[7] += _pairs_lists(rptr, ridx, cptr, cidx, bits.shape[0])
             else:
-                out[7] += _pairs_lists(cptr, cidx, rptr, ridx, cols)
+                out[7] += _pairs_lists(cptr, cidx, rptr, ridx, colsT.shape[0])
+        gram_prev = gram
         if i + 1 >= L:
             continue
-        _count_paths(data, n, off, i, bits, outdeg, indeg, out, mode)
+        if gram:
+            _count_chains(data, n, off, i, bits, outdeg, indeg, out)
+        else:
+            _count_paths(data, n, off, i, bits, outdeg, indeg, out, sub)
+
+
+@nb.njit(cache=True)
+def _gram_store(colsT, indeg, H):
+    """Σ_{x<y} C(G_xy, 2) over the packed rows of ``colsT`` (the columns of m[i]), storing G_xy = |col x ∧ col y|
+    (sources shared by neurons x < y of layer i+1) in H[y, x] (int32 (n_{i+1}, n_{i+1}), zero elsewhere)."""
+    n = colsT.shape[0]
+    rows = np.empty(n, dtype=np.int64)
+    m = 0
+    for x in range(n):
+        if indeg[x] >= 1:
+            rows[m] = x
+            m += 1
+    acc = 0
+    for q in range(0, m, 4):
+        x0, x1, x2, x3 = _four_rows(rows, q, m)
+        for qy in range(q + 1, m):
+            y = rows[qy]
+            g0, g1, g2, g3 = _shared4(colsT, x0, x1, x2, x3, colsT, y)
+            acc += g0 * (g0 - 1) // 2
+            H[y, x0] = g0
+            if qy > q + 1:
+                acc += g1 * (g1 - 1) // 2
+                H[y, x1] = g1
+            if qy > q + 2:
+                acc += g2 * (g2 - 1) // 2
+                H[y, x2] = g2
+            if qy > q + 3:
+                acc += g3 * (g3 - 1) // 2
+                H[y, x3] = g3
+    return acc
+
+
+@nb.njit(cache=True)
+def _gram_dot(bits, outdeg, H):
+    """(Σ_{x<y} C(G_xy, 2), Σ_{x<y<n} H[y, x] · G_xy) over the packed rows of ``bits`` = m[i+1] with
+    G_xy = |row x ∧ row y| (targets shared by neurons x, y of layer i+1) and n = H.shape[0] (the bias row, last,
+    is no intermediate). The first sum is the bi-fans of m[i+1]; the second the bi-parallels i → i+1 → i+2:
+    a pair x < y with H[y, x] common sources and G_xy common targets closes H[y, x] · G_xy of them."""
+    n = bits.shape[0]
+    nb_ = H.shape[0]
+    rows = np.empty(n, dtype=np.int64)
+    m = 0
+    for x in range(n):
+        if outdeg[x] >= 1:
+            rows[m] = x
+            m += 1
+    acc = 0
+    dot = 0
+    for q in range(0, m, 4):
+        x0, x1, x2, x3 = _four_rows(rows, q, m)
+        for qy in range(q + 1, m):
+            y = rows[qy]
+            g0, g1, g2, g3 = _shared4(bits, x0, x1, x2, x3, bits, y)
+            inner = y < nb_
+            acc += g0 * (g0 - 1) // 2
+            if inner:
+                dot += H[y, x0] * g0
+            if qy > q + 1:
+                acc += g1 * (g1 - 1) // 2
+                if inner:
+                    dot += H[y, x1] * g1
+            if qy > q + 2:
+                acc += g2 * (g2 - 1) // 2
+                if inner:
+                    dot += H[y, x2] * g2
+            if qy > q + 3:
+                acc += g3 * (g3 - 1) // 2
+                if inner:
+                    dot += H[y, x3] * g3
+    return acc, dot
+
+
+@nb.njit(cache=True)
+def _or_rows(bits, a, rowsets, full, acc):
+    """acc = ∨ of rowsets[b] over the set bits b of row a of ``bits``; stops once acc equals ``full`` (the ∨ of
+    all rowsets), which no further row can change."""
+    acc[:] = _ZERO
+    for k in range(bits.shape[1]):
+        x = bits[a, k]
+        while x != _ZERO:
+            low = x & (~x + _ONE)
+            b = k * 64 + _popcount(low - _ONE)
+            x ^= low
+            same = True
+            for t in range(acc.shape[0]):
+                acc[t] |= rowsets[b, t]
+                same &= acc[t] == full[t]
+            if same:
+                return
+
+
+@nb.njit(cache=True)
+def _count_chains(data, n, off, i, bits, outdeg, indeg, out):
+    """The path motifs starting in layer i except bi-parallels (counted by the Gram route), without P:
+    2-edge paths Σ_b indeg_b · outdeg2_b; reachable pairs Σ_a |∨_{b ∈ row a} row b of A_{i+1}|; pairs joined by
+    a 3-edge path Σ_a |∨_{b ∈ row a} R_b| with R_b = ∨_{c ∈ row b of A_{i+1}} row c of A_{i+2}; 3-edge paths
+    Σ_b indeg_b · Σ_{c ∈ row b of A_{i+1}} outdeg3_c, the inner sum read bit-plane by bit-plane of outdeg3."""
+    L = n.shape[0] - 1
+    mid = n[i + 1]
+    cols2 = n[i + 2]
+    w2 = (cols2 + 63) // 64
+    bits2 = data[off[i + 1]:off[i + 1] + mid * w2].reshape(mid, w2)     # A_{i+1}: bias row left out
+    outdeg2 = _row_popcounts(bits2)
+    for b in range(mid):
+        out[9] += indeg[b] * outdeg2[b]
+    full2 = np.zeros(w2, dtype=np.uint64)
+    for b in range(mid):
+        full2 |= bits2[b]
+    acc = np.zeros(w2, dtype=np.uint64)
+    for a in range(bits.shape[0]):
+        if outdeg[a] > 0:
+            _or_rows(bits, a, bits2, full2, acc)
+            for k in range(w2):
+                out[3] += _popcount(acc[k])
+    if i + 2 >= L:
+        return
+    w3 = (n[i + 3] + 63) // 64
+    bits3 = data[off[i + 2]:off[i + 2] + cols2 * w3].reshape(cols2, w3)  # A_{i+2}
+    outdeg3 = _row_popcounts(bits3)
+    full3 = np.zeros(w3, dtype=np.uint64)
+    for c in range(cols2):
+        full3 |= bits3[c]
+    reach2 = np.zeros((mid, w3), dtype=np.uint64)
+    for b in range(mid):
+        _or_rows(bits2, b, bits3, full3, reach2[b])
+    acc3 = np.zeros(w3, dtype=np.uint64)
+    for a in range(bits.shape[0]):
+        if outdeg[a] > 0:
+            _or_rows(bits, a, reach2, full3, acc3)
+            for k in range(w3):
+                out[6] += _popcount(acc3[k])
+    top = 0
+    for d in outdeg3:
+        while (np.int64(1) << top) <= d:
+            top += 1
+    planes = np.zeros((top, w2), dtype=np.uint64)        # bit p of outdeg3_c, packed over c
+    for c in range(cols2):
+        for p in range(top):
+            if (outdeg3[c] >> p) & 1:
+                planes[p, c >> 6] |= _ONE << np.uint64(c & 63)
+    for b in range(mid):
+        s = 0
+        for p in range(top):
+            for k in range(w2):
+                s += _popcount(bits2[b, k] & planes[p, k]) << p
+        out[11] += indeg[b] * s
 
 
 @nb.njit(inline="always", cache=True)
@@ -345,10 +562,7 @@ def _count_paths(data, n, off, i, bits, outdeg, indeg, out, mode):
             act[n_act] = a
             n_act += 1
     act = act[:n_act]
-    # measured: ~0.4 ns per word pair (blocked popcount), ~2 ns per path increment plus a scan of P's row
-    cost_bit = n_act * cols2 * w
-    cost_list = 5 * paths + n_act * cols2
-    if (cost_bit <= cost_list) if mode == 0 else (mode == 1):
+    if _paths_plan(outdeg, indeg, outdeg2, cols2, w, mode)[1]:
         _paths_bits(bits, _transpose(data, start2, mid, cols2), act, bits3, outdeg3, has3, out)
         return
     rptr, ridx = _csr(bits, rows)
@@ -422,8 +636,9 @@ def project(raw: np.ndarray, convention: str) -> np.ndarray:
 def count_raw(masks: Sequence[np.ndarray], kernel: str = "auto") -> np.ndarray:
     """The 12 raw counts (names in ``RAW``) of one network: int64 (12,).
 
-    kernel: ``"auto"`` (cheaper per layer), ``"bits"`` (popcount over packed rows) or ``"lists"`` (adjacency
-    lists); all three give identical counts.
+    kernel: ``"auto"`` (cheapest per layer), ``"bits"`` (popcount over packed rows), ``"lists"`` (adjacency
+    lists) or ``"gram"`` (the Gram route of :func:`_count_packed` wherever it applies); all give identical
+    counts.
     """
     if kernel not in _KERNELS:
         raise ValueError(f"kernel {kernel!r} must be one of {tuple(_KERNELS)}")
