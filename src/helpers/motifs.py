@@ -588,23 +588,50 @@ def _count_paths(data, n, off, i, bits, outdeg, indeg, out, mode):
 def _paths_bits(bits, aT, act, bits3, outdeg3, has3, out):
     """The row statistics of P (see :func:`_count_paths`) with P[a, c] = popcount(row a of ``bits`` ∧ row c of
     ``aT``) (aT: the columns of A_{i+1} packed over layer i+1), for the sources ``act``. Four rows a at a time
-    share every word of aT loaded from memory."""
+    share every word of aT loaded from memory. The sums over the entries are branch-free: an entry 0 adds 0 to
+    each, and its row of A_{i+2} is masked out of the 3-step reach (a branch per entry costs more than the
+    popcounts at most densities)."""
     n_act = act.shape[0]
     cols2 = aT.shape[0]
     w3 = bits3.shape[1]
     reach = np.zeros((4, w3), dtype=np.uint64)
-    v = np.zeros(4, dtype=np.int64)
     for q in range(0, n_act, 4):
         a0, a1, a2, a3 = _four_rows(act, q, n_act)
-        n_rows = min(4, n_act - q)                         # past the end, a1..a3 repeat a row: not counted
         reach[:] = _ZERO
+        n0 = n1 = n2 = n3 = 0                      # reachable pairs: entries > 0
+        b0 = b1 = b2 = b3 = 0                      # twice the bi-parallels: Σ v (v − 1)
+        p0 = p1 = p2 = p3 = 0                      # 3-edge paths: Σ v · outdeg3_c
         for c in range(cols2):
-            v[0], v[1], v[2], v[3] = _shared4(bits, a0, a1, a2, a3, aT, c)
-            for j in range(n_rows):
-                if v[j] > 0:
-                    _path_cell(v[j], c, outdeg3, bits3, reach[j], out)
-        if has3:
-            for j in range(n_rows):
+            v0, v1, v2, v3 = _shared4(bits, a0, a1, a2, a3, aT, c)
+            o = outdeg3[c]
+            n0 += v0 > 0
+            n1 += v1 > 0
+            n2 += v2 > 0
+            n3 += v3 > 0
+            b0 += v0 * (v0 - 1)
+            b1 += v1 * (v1 - 1)
+            b2 += v2 * (v2 - 1)
+            b3 += v3 * (v3 - 1)
+            p0 += v0 * o
+            p1 += v1 * o
+            p2 += v2 * o
+            p3 += v3 * o
+            m0 = _ZERO - np.uint64(v0 > 0)
+            m1 = _ZERO - np.uint64(v1 > 0)
+            m2 = _ZERO - np.uint64(v2 > 0)
+            m3 = _ZERO - np.uint64(v3 > 0)
+            for k in range(w3):
+                x = bits3[c, k]
+                reach[0, k] |= x & m0
+                reach[1, k] |= x & m1
+                reach[2, k] |= x & m2
+                reach[3, k] |= x & m3
+        sums = ((n0, b0, p0), (n1, b1, p1), (n2, b2, p2), (n3, b3, p3))
+        for j in range(min(4, n_act - q)):          # past the end, a1..a3 repeat a row: not counted
+            out[3] += sums[j][0]
+            out[8] += sums[j][1] // 2
+            out[11] += sums[j][2]
+            if has3:
                 for k in range(w3):
                     out[6] += _popcount(reach[j, k])
 
