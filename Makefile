@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PRESET ?= default
+PARAMS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup browser book book-ci test bench clean
@@ -22,7 +23,7 @@ browser:
 	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver)
 
 book: setup
-	$(PY) -m helpers.runner --preset $(PRESET)
+	$(PY) -m helpers.runner --preset $(PRESET) $(foreach p,$(PARAMS),--param $(p))
 
 test: setup browser
 	$(PY) -m pytest -p no:cacheprovider tests book --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \

@@ -4,17 +4,22 @@
 chapter listed in ``_toc.yml`` there (in order; any notebook error stops the run with that chapter's name),
 then runs ``jupyter-book build`` with warnings as errors. Jupyter Book never executes anything itself
 (``execute_notebooks: off``), so its 30 s cell timeout never applies.
+
+``--param NAME=VALUE`` (repeatable) overrides one preset value in every chapter whose ``parameters`` cell has
+NAME, e.g. ``--param max_batches=3000``; the staging folder is then ``_build/<preset>+NAME=VALUE...``. All
+overrides are validated (:func:`helpers.pipeline.resolve`) before any chapter runs.
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from helpers.pipeline import PRESET_NAMES, repo_root
+from helpers.pipeline import PRESET_NAMES, repo_root, resolve
 
 
 def chapters(root: Path) -> list[Path]:
@@ -40,15 +45,54 @@ def stage_sources(root: Path, stage: Path) -> None:
     shutil.copytree(root / "book", stage / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_build"))
 
 
-def execute(stage: Path, preset: str, only: list[str] | None = None) -> None:
+def parse_params(items: list[str], preset: str) -> dict:
+    """``["NAME=VALUE", ...]`` → {NAME: value}; values are Python literals (``3000``, ``0.002``, ``[0.5, 0.9]``) or
+    else strings (``cuda``). Raises ``ValueError`` naming a malformed item, an unknown parameter or a bad value."""
+    params = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--param {item!r} is not of the form NAME=VALUE")
+        try:
+            params[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            params[name] = text
+        if name == "preset":
+            raise ValueError("set the preset with --preset, not --param")
+    resolve(preset, **params)                                  # every value checked before anything runs
+    return params
+
+
+def chapter_params(notebook: Path, params: dict) -> dict:
+    """The overrides a chapter takes: those its ``parameters`` cell names."""
     import papermill as pm
 
-    for notebook in chapters(stage):
-        if only and not any(notebook.stem.startswith(o) for o in only):
-            continue
+    declared = pm.inspect_notebook(str(notebook))
+    return {k: v for k, v in params.items() if k in declared}
+
+
+def selected(root: Path, only: list[str] | None) -> list[Path]:
+    """The chapters to run: all, or those whose file name starts with one of ``only``."""
+    return [nb for nb in chapters(root) if not only or any(nb.stem.startswith(o) for o in only)]
+
+
+def check_used(root: Path, params: dict, only: list[str] | None = None) -> None:
+    """Raise ``ValueError`` if some override is a parameter of none of the chapters to run."""
+    unused = set(params) - {k for nb in selected(root, only) for k in chapter_params(nb, params)}
+    if unused:
+        raise ValueError(f"--param {sorted(unused)}: no chapter to run has such a parameter")
+
+
+def execute(stage: Path, preset: str, only: list[str] | None = None, params: dict | None = None) -> None:
+    import papermill as pm
+
+    params = params or {}
+    check_used(stage, params, only)
+    for notebook in selected(stage, only):
+        given = dict(chapter_params(notebook, params), preset=preset)
         start = time.perf_counter()
-        print(f"[book] executing {notebook.name} at preset {preset!r} ...", flush=True)
-        pm.execute_notebook(str(notebook), str(notebook), parameters={"preset": preset}, cwd=str(notebook.parent),
+        print(f"[book] executing {notebook.name} with {given} ...", flush=True)
+        pm.execute_notebook(str(notebook), str(notebook), parameters=given, cwd=str(notebook.parent),
                             kernel_name="python3", progress_bar=False, request_save_on_cell_execute=False)
         print(f"[book] {notebook.name} done in {time.perf_counter() - start:.0f} s", flush=True)
 
@@ -65,16 +109,24 @@ def render(stage: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="default", choices=PRESET_NAMES)
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="override one preset value in every chapter that has the parameter (repeatable)")
     parser.add_argument("--out", type=Path, default=None, help="staging folder (default _build/<preset>)")
     parser.add_argument("--no-execute", action="store_true", help="render the committed outputs as they are")
     parser.add_argument("--only", nargs="*", help="execute only chapters whose file name starts with these")
     args = parser.parse_args(argv)
     root = repo_root()
-    stage = args.out or root / "_build" / args.preset
+    try:
+        params = parse_params(args.param, args.preset)
+        check_used(root, params, args.only)
+    except ValueError as err:
+        parser.error(str(err))
+    name = "+".join([args.preset] + [f"{k}={v}".replace(" ", "") for k, v in sorted(params.items())])
+    stage = args.out or root / "_build" / name
     start = time.perf_counter()
     stage_sources(root, stage)
     if not args.no_execute:
-        execute(stage, args.preset, args.only)
+        execute(stage, args.preset, args.only, params)
     html = render(stage)
     print(f"[book] rendered {html / 'index.html'} in {time.perf_counter() - start:.0f} s total", flush=True)
     return 0
