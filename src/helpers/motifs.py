@@ -196,31 +196,48 @@ def _shared4(bits, r0, r1, r2, r3, other, c):
 
 
 @nb.njit(cache=True)
-def _pairs_bits(bits, deg):
-    """Σ_{x<y} C(|row_x ∧ row_y|, 2) over the packed rows of ``bits`` (rows with degree < 2 skipped).
+def _pair_sums(bits, deg, min_deg, G, store):
+    """Σ_{x<y} C(G_xy, 2), G_xy = |row x ∧ row y|, over the packed rows of ``bits`` with degree ≥ ``min_deg``;
+    with ``store`` (a compile-time constant) each G_xy also goes to G[y, x] (int32 (rows, rows), zero elsewhere).
 
     Four rows x are taken at a time against each later row y, so every word of row y loaded from memory
     serves four popcounts."""
+    nb.literally(store)
     n = bits.shape[0]
     rows = np.empty(n, dtype=np.int64)
     m = 0
     for x in range(n):
-        if deg[x] >= 2:
+        if deg[x] >= min_deg:
             rows[m] = x
             m += 1
     acc = 0
     for q in range(0, m, 4):
         x0, x1, x2, x3 = _four_rows(rows, q, m)
         for qy in range(q + 1, m):
-            g0, g1, g2, g3 = _shared4(bits, x0, x1, x2, x3, bits, rows[qy])
-            acc += g0 * (g0 - 1) // 2              # pairs (x_j, y) with x_j before y only
+            y = rows[qy]
+            g0, g1, g2, g3 = _shared4(bits, x0, x1, x2, x3, bits, y)
+            acc += _take_pair(g0, x0, y, G, store)               # pairs (x_j, y) with x_j before y only
             if qy > q + 1:
-                acc += g1 * (g1 - 1) // 2
+                acc += _take_pair(g1, x1, y, G, store)
             if qy > q + 2:
-                acc += g2 * (g2 - 1) // 2
+                acc += _take_pair(g2, x2, y, G, store)
             if qy > q + 3:
-                acc += g3 * (g3 - 1) // 2
+                acc += _take_pair(g3, x3, y, G, store)
     return acc
+
+
+@nb.njit(inline="always", cache=True)
+def _take_pair(g, x, y, G, store):
+    """C(g, 2) of the pair x < y, storing g in G[y, x] if ``store``."""
+    if store:
+        G[y, x] = g
+    return g * (g - 1) // 2
+
+
+@nb.njit(cache=True)
+def _pairs_bits(bits, deg):
+    """Σ_{x<y} C(|row_x ∧ row_y|, 2) over the packed rows of ``bits`` (rows with degree < 2 add nothing)."""
+    return _pair_sums(bits, deg, 2, np.zeros((0, 0), dtype=np.int32), False)
 
 
 @nb.njit(cache=True)
@@ -369,31 +386,7 @@ def _count_packed(data, n, off, out, mode):
 def _gram_store(colsT, indeg, H):
     """Σ_{x<y} C(G_xy, 2) over the packed rows of ``colsT`` (the columns of m[i]), storing G_xy = |col x ∧ col y|
     (sources shared by neurons x < y of layer i+1) in H[y, x] (int32 (n_{i+1}, n_{i+1}), zero elsewhere)."""
-    n = colsT.shape[0]
-    rows = np.empty(n, dtype=np.int64)
-    m = 0
-    for x in range(n):
-        if indeg[x] >= 1:
-            rows[m] = x
-            m += 1
-    acc = 0
-    for q in range(0, m, 4):
-        x0, x1, x2, x3 = _four_rows(rows, q, m)
-        for qy in range(q + 1, m):
-            y = rows[qy]
-            g0, g1, g2, g3 = _shared4(colsT, x0, x1, x2, x3, colsT, y)
-            acc += g0 * (g0 - 1) // 2
-            H[y, x0] = g0
-            if qy > q + 1:
-                acc += g1 * (g1 - 1) // 2
-                H[y, x1] = g1
-            if qy > q + 2:
-                acc += g2 * (g2 - 1) // 2
-                H[y, x2] = g2
-            if qy > q + 3:
-                acc += g3 * (g3 - 1) // 2
-                H[y, x3] = g3
-    return acc
+    return _pair_sums(colsT, indeg, 1, H, True)
 
 
 @nb.njit(cache=True)
@@ -402,38 +395,13 @@ def _gram_dot(bits, outdeg, H):
     G_xy = |row x ∧ row y| (targets shared by neurons x, y of layer i+1) and n = H.shape[0] (the bias row, last,
     is no intermediate). The first sum is the bi-fans of m[i+1]; the second the bi-parallels i → i+1 → i+2:
     a pair x < y with H[y, x] common sources and G_xy common targets closes H[y, x] · G_xy of them."""
-    n = bits.shape[0]
-    nb_ = H.shape[0]
-    rows = np.empty(n, dtype=np.int64)
-    m = 0
-    for x in range(n):
-        if outdeg[x] >= 1:
-            rows[m] = x
-            m += 1
-    acc = 0
+    G = np.zeros((bits.shape[0], bits.shape[0]), dtype=np.int32)
+    bifan = _pair_sums(bits, outdeg, 1, G, True)
     dot = 0
-    for q in range(0, m, 4):
-        x0, x1, x2, x3 = _four_rows(rows, q, m)
-        for qy in range(q + 1, m):
-            y = rows[qy]
-            g0, g1, g2, g3 = _shared4(bits, x0, x1, x2, x3, bits, y)
-            inner = y < nb_
-            acc += g0 * (g0 - 1) // 2
-            if inner:
-                dot += H[y, x0] * g0
-            if qy > q + 1:
-                acc += g1 * (g1 - 1) // 2
-                if inner:
-                    dot += H[y, x1] * g1
-            if qy > q + 2:
-                acc += g2 * (g2 - 1) // 2
-                if inner:
-                    dot += H[y, x2] * g2
-            if qy > q + 3:
-                acc += g3 * (g3 - 1) // 2
-                if inner:
-                    dot += H[y, x3] * g3
-    return acc, dot
+    for y in range(H.shape[0]):
+        for x in range(y):
+            dot += H[y, x] * G[y, x]
+    return bifan, dot
 
 
 @nb.njit(cache=True)
@@ -456,6 +424,30 @@ def _or_rows(bits, a, rowsets, full, acc):
 
 
 @nb.njit(cache=True)
+def _union_all(rowsets):
+    """∨ of all rows of a packed matrix: (words,) uint64."""
+    full = np.zeros(rowsets.shape[1], dtype=np.uint64)
+    for r in range(rowsets.shape[0]):
+        full |= rowsets[r]
+    return full
+
+
+@nb.njit(cache=True)
+def _union_sizes(bits, outdeg, rowsets):
+    """Σ over the rows a of ``bits`` with outdeg_a > 0 of |∨_{b ∈ row a} rowsets[b]|: the pairs (a, c) joined
+    through a node b of the next layer."""
+    full = _union_all(rowsets)
+    acc = np.zeros(rowsets.shape[1], dtype=np.uint64)
+    total = 0
+    for a in range(bits.shape[0]):
+        if outdeg[a] > 0:
+            _or_rows(bits, a, rowsets, full, acc)
+            for k in range(acc.shape[0]):
+                total += _popcount(acc[k])
+    return total
+
+
+@nb.njit(cache=True)
 def _count_chains(data, n, off, i, bits, outdeg, indeg, out):
     """The path motifs starting in layer i except bi-parallels (counted by the Gram route), without P:
     2-edge paths Σ_b indeg_b · outdeg2_b; reachable pairs Σ_a |∨_{b ∈ row a} row b of A_{i+1}|; pairs joined by
@@ -469,32 +461,17 @@ def _count_chains(data, n, off, i, bits, outdeg, indeg, out):
     outdeg2 = _row_popcounts(bits2)
     for b in range(mid):
         out[9] += indeg[b] * outdeg2[b]
-    full2 = np.zeros(w2, dtype=np.uint64)
-    for b in range(mid):
-        full2 |= bits2[b]
-    acc = np.zeros(w2, dtype=np.uint64)
-    for a in range(bits.shape[0]):
-        if outdeg[a] > 0:
-            _or_rows(bits, a, bits2, full2, acc)
-            for k in range(w2):
-                out[3] += _popcount(acc[k])
+    out[3] += _union_sizes(bits, outdeg, bits2)
     if i + 2 >= L:
         return
     w3 = (n[i + 3] + 63) // 64
     bits3 = data[off[i + 2]:off[i + 2] + cols2 * w3].reshape(cols2, w3)  # A_{i+2}
     outdeg3 = _row_popcounts(bits3)
-    full3 = np.zeros(w3, dtype=np.uint64)
-    for c in range(cols2):
-        full3 |= bits3[c]
     reach2 = np.zeros((mid, w3), dtype=np.uint64)
+    full3 = _union_all(bits3)
     for b in range(mid):
         _or_rows(bits2, b, bits3, full3, reach2[b])
-    acc3 = np.zeros(w3, dtype=np.uint64)
-    for a in range(bits.shape[0]):
-        if outdeg[a] > 0:
-            _or_rows(bits, a, reach2, full3, acc3)
-            for k in range(w3):
-                out[6] += _popcount(acc3[k])
+    out[6] += _union_sizes(bits, outdeg, reach2)
     top = 0
     for d in outdeg3:
         while (np.int64(1) << top) <= d:
