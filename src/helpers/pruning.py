@@ -271,7 +271,8 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
         if bar is not None:
             bar.close()
         rec["val_loss"][:, r] = ens_mod.mse(ens, data["x_val"], data["y_val"])
-        rec["test_loss"][:, r] = ens_mod.mse(ens, data["x_test"], data["y_test"])
+        if r == 0:            # the test split is for final checks only: the dense networks here, the rest in chapters
+            rec["test_loss"][:, r] = ens_mod.mse(ens, data["x_test"], data["y_test"])
         rec["train_slice_loss"][:, r] = ens_mod.mse(ens, data["x_train"][:TRAIN_SLICE], data["y_train"][:TRAIN_SLICE])
         rec["batches"][:, r] = res.batches
         rec["curves_val"].append(res.val_loss)
@@ -350,8 +351,10 @@ def _exchange_packed(directory: Path, s: int, i: int) -> np.ndarray:
 def load_states(where: Path | Mapping[str, Any], threshold: float | None = None) -> dict[str, np.ndarray]:
     """The summary of a finished run: a directory, or resolved params (then ``threshold`` defaults to theirs).
 
-    Keys: ``sparsity`` (S,) nominal weight sparsity of each saved state; ``val_loss``, ``test_loss`` (E, S) MSE
-    on the full validation / test split (scaled units); ``train_slice_loss`` (E, S) MSE on the first 1024
+    Keys: ``sparsity`` (S,) nominal weight sparsity of each saved state; ``val_loss`` (E, S) MSE on the full
+    validation split (scaled units); ``test_loss`` (E, S) MSE on the full test split of the dense state (column 0;
+    NaN for the pruned states, which are selected on the validation split and checked on the test split by
+    the chapters that use them); ``train_slice_loss`` (E, S) MSE on the first 1024
     training samples (the original's selection data, B4); ``batches`` (E, S) batches trained per round;
     ``optimal`` (E,) index of the optimally sparse state for ``threshold`` by full validation loss (−1 =
     dropped); ``optimal_original`` (E,) the same by the B4 training-slice loss; ``threshold``;
