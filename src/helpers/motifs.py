@@ -308,7 +308,7 @@ def _paths_plan(outdeg, indeg, outdeg2, cols2, w, mode):
     cost_bit = 0.85 * n_act * cols2 * w
     cost_list = 4.0 * (5 * paths + n_act * cols2)
     use_bits = (cost_bit <= cost_list) if mode == 0 else (mode == 1)
-    return min(cost_bit, cost_list) if mode == 0 else (cost_bit if use_bits else cost_list), use_bits
+    return (cost_bit if use_bits else cost_list), use_bits
 
 
 @nb.njit(cache=True)
@@ -349,7 +349,7 @@ def _count_packed(data, n, off, out, mode):
                 bits1, outdeg1, colsT1, indeg1 = nxt
                 cost_bifan1, _ = _bifan_plan(outdeg1, indeg1, bits1.shape[1], colsT1.shape[1], 0)
                 cost_paths, _ = _paths_plan(outdeg, indeg, outdeg1[:n[i + 1]], n[i + 2], w, 0)
-                # two Gram passes (~0.9 ns per word pair: they also store or read H) and the row unions of
+                # two Gram passes (~0.9 ns per word pair: both store their Gram matrix) and the row unions of
                 # _count_chains
                 cost_gram = 0.45 * (n[i + 1] * n[i + 1] * wt + bits1.shape[0] * bits1.shape[0] * bits1.shape[1]) \
                     + 20.0 * (bits.shape[0] + n[i + 1]) * bits1.shape[1]

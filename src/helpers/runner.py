@@ -84,10 +84,11 @@ def check_used(root: Path, params: dict, only: list[str] | None = None) -> None:
 
 
 def execute(stage: Path, preset: str, only: list[str] | None = None, params: dict | None = None) -> None:
+    """Run the chapters in ``stage`` with papermill at ``preset``; ``params`` (checked by :func:`parse_params` and
+    :func:`check_used`) go to each chapter that has them."""
     import papermill as pm
 
     params = params or {}
-    check_used(stage, params, only)
     for notebook in selected(stage, only):
         given = dict(chapter_params(notebook, params), preset=preset)
         start = time.perf_counter()
