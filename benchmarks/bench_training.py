@@ -49,9 +49,9 @@ def masks_for(ens: E.Ensemble, sparsity: float) -> None:
 def ours(seeds, x, y, xv, yv, n_batches, sparsity) -> tuple[float, E.Ensemble]:
     ens = E.init_ensemble(seeds)
     masks_for(ens, sparsity)
-    E.train_round(ens, x, y, xv, yv, max_batches=2, early_stopping=False)        # warm-up
+    E.train_round(ens, x, y, xv, yv, max_batches=2, stopping=None)        # warm-up
     t0 = time.perf_counter()
-    E.train_round(ens, x, y, xv, yv, max_batches=n_batches, early_stopping=False)
+    E.train_round(ens, x, y, xv, yv, max_batches=n_batches, stopping=None)
     return time.perf_counter() - t0, ens
 
 

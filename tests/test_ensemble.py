@@ -29,7 +29,7 @@ def linear_ratio(a, b, n):
 @pytest.mark.parametrize("slope", [0.0, 1e-6, 3e-5, 1e-4])
 def test_stop_rule_linear_sequences_match_closed_form(slope):
     a = 1.0
-    for n in range(1000, 3001, 100):
+    for n in range(1100, 3001, 100):
         h = a - slope * np.arange(n)
         assert E.stop_rule(h) == (linear_ratio(a, slope, n) < 1.01), (slope, n)
 
@@ -37,7 +37,7 @@ def test_stop_rule_linear_sequences_match_closed_form(slope):
 def test_stop_rule_only_fires_on_schedule():
     flat = np.ones(5000)
     assert not E.stop_rule(flat[:999])
-    assert E.stop_rule(flat[:1000])
+    assert not E.stop_rule(flat[:1000])            # the original checks once more than 1000 losses are recorded
     assert not E.stop_rule(flat[:1050])            # only every 100 batches
     assert E.stop_rule(flat[:1100])
     # a steadily falling loss (exponential, 1 %/100 batches ≈ 5 % per 500) never stops
@@ -87,12 +87,12 @@ def test_batched_matches_one_by_one_with_torch_prune():
     x, y = synthetic(128 * 12)
     seeds = [11, 22, 33]
     ens = E.init_ensemble(seeds)
-    E.train_round(ens, x[:128 * 6], y[:128 * 6], x, y, max_batches=6, early_stopping=False)
+    E.train_round(ens, x[:128 * 6], y[:128 * 6], x, y, max_batches=6, stopping=None)
     rng = np.random.default_rng(5)
     wm = [torch.from_numpy((rng.random(w.shape) > 0.5).astype(np.float32)) for w in ens.weights]
     bm = [torch.ones_like(b) for b in ens.biases]
     E.set_masks(ens, wm, bm)
-    E.train_round(ens, x[128 * 6:], y[128 * 6:], x, y, max_batches=6, early_stopping=False)
+    E.train_round(ens, x[128 * 6:], y[128 * 6:], x, y, max_batches=6, stopping=None)
     for e, seed in enumerate(seeds):
         net = reference_net(seed)
         opt = torch.optim.Adam(net.parameters(), lr=5e-4, betas=(0.9, 0.999), eps=1e-8)
@@ -145,13 +145,13 @@ def test_hand_written_backward_equals_autograd_of_the_masked_forward():
 def test_masked_weights_stay_exactly_zero_through_retraining():
     x, y = synthetic(128 * 40)
     ens = E.init_ensemble([1, 2], layers=SMALL)
-    E.train_round(ens, x, y, x, y, max_batches=20, early_stopping=False)   # nonzero Adam moments everywhere
+    E.train_round(ens, x, y, x, y, max_batches=20, stopping=None)   # nonzero Adam moments everywhere
     rng = np.random.default_rng(0)
     wm = [torch.from_numpy((rng.random(w.shape) > 0.7).astype(np.float32)) for w in ens.weights]
     bm = [torch.from_numpy((rng.random(b.shape) > 0.5).astype(np.float32)) for b in ens.biases]
     E.set_masks(ens, wm, bm)
     before = [p.clone() for p in ens.params()]
-    E.train_round(ens, x, y, x, y, max_batches=40, early_stopping=False)
+    E.train_round(ens, x, y, x, y, max_batches=40, stopping=None)
     for p, p0, mk, m, v in zip(ens.params(), before, wm + bm, ens.m, ens.v):
         assert torch.all(p[mk == 0] == 0) and torch.all(m[mk == 0] == 0) and torch.all(v[mk == 0] == 0)
         assert not torch.equal(p[mk == 1], p0[mk == 1])          # the kept ones did train
@@ -171,21 +171,63 @@ def test_round_stops_networks_independently():
     xv, yv = smooth(128 * 8, 1)
     seeds = [3, 4, 5, 6]
     ens = E.init_ensemble(seeds, layers=SMALL)
-    res = E.train_round(ens, x, y, xv, yv, max_batches=2000)
-    assert res.batches.min() >= 1000 and len(set(res.batches.tolist())) > 1     # stopped at different times
+    res = E.train_round(ens, x, y, xv, yv, max_batches=2000, stopping="network")
+    assert res.batches.min() >= 1100 and len(set(res.batches.tolist())) > 1     # stopped at different times
     for e, seed in enumerate(seeds):
         n = int(res.batches[e])
         hist = res.val_loss[e, :n]
         assert not np.isnan(hist).any() and np.isnan(res.val_loss[e, n:]).all()
         assert n == 2000 or E.stop_rule(hist)
-        assert not any(E.stop_rule(hist[:k]) for k in range(1000, n, 100))
+        assert not any(E.stop_rule(hist[:k]) for k in range(1100, n, 100))
         if e not in (int(np.argmin(res.batches)), int(np.argmax(res.batches))):
             continue
         alone = E.init_ensemble([seed], layers=SMALL)
-        E.train_round(alone, x, y, xv, yv, max_batches=n, early_stopping=False)
+        E.train_round(alone, x, y, xv, yv, max_batches=n, stopping=None)
         assert int(ens.steps[e]) == n
         for p, q in zip(ens.params(), alone.params()):
             np.testing.assert_allclose(p[e].numpy(), q[0].numpy(), atol=1e-6, rtol=0)
+
+
+def test_round_stops_the_group_on_its_mean_loss():
+    """The original's rule: one decision on the mean of the networks' validation losses ends the round for all
+    of them, at the first check where the rule holds for the mean curve (not for any single network's)."""
+    def smooth(n, seed):
+        x = np.random.default_rng(seed).uniform(-0.5, 0.5, (n, 10)).astype(np.float32)
+        return x, (0.4 * np.sin(2 * x @ np.random.default_rng(0).normal(size=(10, 7)))).astype(np.float32)
+    x, y = smooth(128 * 60, 0)
+    xv, yv = smooth(128 * 8, 1)
+    seeds = [3, 4, 5, 6]
+    group = E.train_round(E.init_ensemble(seeds, layers=SMALL), x, y, xv, yv, max_batches=3000, stopping="group")
+    alone = E.train_round(E.init_ensemble(seeds, layers=SMALL), x, y, xv, yv, max_batches=3000, stopping="network")
+    n = int(group.batches[0])
+    assert (group.batches == n).all() and not np.isnan(group.val_loss).any()
+    mean = group.val_loss.mean(axis=0)
+    assert n == 3000 or E.stop_rule(mean)
+    assert not any(E.stop_rule(mean[:k]) for k in range(1100, n, 100))
+    assert sorted(alone.batches.tolist()) != [n] * 4                # per-network stopping decides otherwise
+    # the first n batches of each network's own curve are the same in both rounds (same data, same updates)
+    k = int(min(n, alone.batches.min()))
+    np.testing.assert_allclose(group.val_loss[:, :k], alone.val_loss[:, :k], rtol=1e-6)
+
+
+def test_validation_batch_k_is_evaluated_before_update_k():
+    """The recorded validation loss of batch k is that of the parameters after k updates (the original records
+    it before ``apply_gradient``): batch 0 is the untrained networks' loss."""
+    x, y = synthetic(128 * 4)
+    ens = E.init_ensemble([7, 8])
+    fresh = E.init_ensemble([7, 8])
+    res = E.train_round(ens, x, y, x[::-1].copy(), y[::-1].copy(), max_batches=3, stopping=None)
+    xv0, yv0 = x[::-1][:128], y[::-1][:128]
+    with torch.no_grad():
+        out = E.forward(fresh.weights, fresh.biases, fresh.wmasks, fresh.bmasks, torch.as_tensor(xv0.copy()))
+    expect = ((out - torch.as_tensor(yv0.copy())) ** 2).mean(dim=(1, 2)).numpy()
+    np.testing.assert_allclose(res.val_loss[:, 0], expect, rtol=1e-5)
+
+
+def test_member_seeds_of_a_later_group_continue_the_sequence():
+    assert E.member_seeds(0, 3, first=5) == E.member_seeds(0, 8)[5:]
+    with pytest.raises(ValueError, match="first_network"):
+        E.member_seeds(0, 2, first=-1)
 
 
 # ------------------------------------------------------------------------------ members, determinism, params
@@ -209,7 +251,7 @@ def test_deterministic_on_cpu():
     runs = []
     for _ in range(2):
         ens = E.init_ensemble([7, 8])
-        E.train_round(ens, x, y, x, y, max_batches=5, early_stopping=False)
+        E.train_round(ens, x, y, x, y, max_batches=5, stopping=None)
         runs.append(ens.state_dict())
     for a, b in zip(runs[0]["weights"] + runs[0]["m"], runs[1]["weights"] + runs[1]["m"]):
         assert torch.equal(a, b)

@@ -13,12 +13,21 @@ freeze — while the others go on, and pruned weights must stay exactly zero (th
 prune and their gradient is zero). One fused pass over parameters, gradients and moments replaces the ~8
 elementwise passes of the textbook formula, which on a CPU dominate once E networks' tensors outgrow the caches.
 
-Round protocol: a round takes training batches 0, 1, 2, … in order (wrapping round the training split if the
-round is longer than one pass), at most ``max_batches`` of them. After each batch the loss on one validation
-mini-batch is recorded (validation batches of the same size, also taken in order and wrapping); from batch 1000
-on, every 100 batches, :func:`stop_rule` decides for each network whether it stops. The round ends when every
-network has stopped or the cap is reached. A stopped network is still evaluated in the batched forward pass (its
-outputs are discarded and it receives no update), so a round costs E × (its longest member's batches).
+Round protocol (the original's ``step1_train.py``): a round takes training batches 0, 1, 2, … in order
+(wrapping round the training split if the round is longer than one pass), at most ``max_batches`` of them. With
+every training batch k the networks also see validation mini-batch k (batches of the same size, taken in order)
+in the same forward pass, before the update of step k, and its loss is recorded. Every 100 batches, once more
+than 1000 have been recorded (first check after batch 1100), :func:`stop_rule` is applied:
+
+- ``stopping="group"`` (the original's): to the mean of the networks' validation losses, so one decision ends
+  the round for every network trained together;
+- ``stopping="network"``: to each network's own losses; a stopped network is still evaluated in the batched
+  forward pass (outputs discarded, no update), so a round costs E × (its longest member's batches);
+- ``stopping=None``: the round runs to its cap.
+
+Deviation (documented in the training chapter): the original's validation batches did not wrap round the
+validation split — past its end (batch 12,500 of a 1.6 M-flight split) the loss was the mean of an empty slice,
+NaN, and the rule could no longer fire — while here they wrap, so the rule keeps deciding.
 """
 from __future__ import annotations
 
@@ -34,6 +43,8 @@ INIT_STD = 0.2
 LR, BETA1, BETA2, EPS = 5e-4, 0.9, 0.999, 1e-8
 BATCH = 128
 STOP_START, STOP_EVERY, STOP_WINDOW, STOP_RATIO = 1000, 100, 500, 1.01
+#: How a round's early stopping decides: one decision for the whole group (the original's) or per network.
+STOPPING_MODES = ("group", "network")
 
 
 # ------------------------------------------------------------------------------------------ stopping rule
@@ -41,13 +52,14 @@ STOP_START, STOP_EVERY, STOP_WINDOW, STOP_RATIO = 1000, 100, 500, 1.01
 def stop_rule(history: np.ndarray | Sequence[float]) -> np.ndarray | bool:
     """The round-wise early-stopping rule of the original, for a loss history of length n.
 
-    ``history``: (n,) or (E, n) per-batch validation losses. True (per network) iff n ≥ 1000, n is a multiple
+    ``history``: (n,) or (E, n) per-batch validation losses. True (per row) iff n > 1000, n is a multiple
     of 100 and mean(history[n-1000:n-500]) / mean(history[n-500:]) < 1.01, i.e. the last 500 batches improved
-    the loss by less than 1 % over the 500 before them.
+    the loss by less than 1 % over the 500 before them (``if len(valLosses) > 1000`` in the original, checked
+    after every 100th batch: the first check is after batch 1100).
     """
     h = np.asarray(history, dtype=np.float64)
     n = h.shape[-1]
-    if n < STOP_START or n % STOP_EVERY:
+    if n <= STOP_START or n % STOP_EVERY:
         return np.zeros(h.shape[:-1], dtype=bool) if h.ndim > 1 else False
     early = h[..., n - 2 * STOP_WINDOW:n - STOP_WINDOW].mean(axis=-1)
     late = h[..., n - STOP_WINDOW:].mean(axis=-1)
@@ -136,11 +148,15 @@ def init_ensemble(seeds: Sequence[int], device: str = "cpu", layers: Sequence[in
     return ens
 
 
-def member_seeds(seed: int, n_networks: int) -> list[int]:
-    """Distinct per-network seeds derived from one master seed (``numpy.random.SeedSequence`` spawning)."""
+def member_seeds(seed: int, n_networks: int, first: int = 0) -> list[int]:
+    """Distinct per-network seeds derived from one master seed: networks ``first … first + n_networks − 1`` of
+    the sequence ``SeedSequence(seed, spawn_key=(k,))``, k = 0, 1, 2, … (``numpy.random.SeedSequence.spawn``).
+    A later group of networks (``first`` > 0) thus gets seeds distinct from, and independent of, earlier ones."""
     if n_networks < 1:
         raise ValueError(f"parameter 'n_networks' = {n_networks!r} is invalid: it must be ≥ 1")
-    children = np.random.SeedSequence(seed).spawn(n_networks)
+    if first < 0:
+        raise ValueError(f"parameter 'first_network' = {first!r} is invalid: it must be ≥ 0")
+    children = [np.random.SeedSequence(seed, spawn_key=(k,)) for k in range(first, first + n_networks)]
     return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]
 
 
@@ -309,8 +325,8 @@ def _loss_and_grads(ens: Ensemble, x: torch.Tensor, y: torch.Tensor, n_train: in
     the first ``n_train`` rows against ``y`` (n_train, 7) only.
 
     Returns ``(loss, out_rest, grads)``: loss (E,) on the training rows; the outputs (E, B − n_train, 7) of the
-    remaining rows (the previous step's validation mini-batch rides along in the same products: the weights are
-    the same, so its loss is what a separate forward pass would give); gradients of Σ_e loss_e in
+    remaining rows (the step's validation mini-batch rides along in the same products: the weights are the
+    same, so its loss is what a separate forward pass would give); gradients of Σ_e loss_e in
     :meth:`Ensemble.params` order. The backward pass is written out (dL/dW_i = h_iᵀ δ_i ⊙ mask_i,
     δ_{i−1} = (δ_i W_iᵀ) ⊙ (1 − h_i²) for tanh), which is the gradient of the masked forward pass of
     :func:`forward`: pruned weights and biases are held at exactly 0, so W ⊙ mask = W, and the mask's
@@ -362,16 +378,25 @@ def _adam_step(ens: Ensemble, grads: Sequence[torch.Tensor], active: torch.Tenso
                            weight_decay=0.0, eps=EPS, amsgrad=False, maximize=False)
 
 
+def check_stopping(stopping: str | None) -> str | None:
+    """``"group"``, ``"network"`` or ``None`` (no early stopping); anything else raises ``ValueError``."""
+    if stopping is not None and stopping not in STOPPING_MODES:
+        raise ValueError(f"parameter 'stopping' = {stopping!r} is invalid: it must be one of {STOPPING_MODES}")
+    return stopping
+
+
 def train_round(ens: Ensemble, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
-                max_batches: int, batch_size: int = BATCH, early_stopping: bool = True,
+                max_batches: int, batch_size: int = BATCH, stopping: str | None = "group",
                 progress: Callable[[int], None] | None = None) -> RoundResult:
     """Train every network for one round (see module docstring) in place and return its record.
 
     ``x_*``: (N, 10) float32, ``y_*``: (N, 7) float32, scaled. ``max_batches``: cap on the round's length.
+    ``stopping``: ``"group"``, ``"network"`` or ``None`` (module docstring).
     ``progress``: optional callback receiving the batch count every 100 batches.
     """
     if max_batches < 1:
         raise ValueError(f"parameter 'max_batches' = {max_batches!r} is invalid: it must be ≥ 1")
+    check_stopping(stopping)
     dev = ens.device
     xt = torch.as_tensor(np.asarray(x_train, dtype=np.float32))
     yt = torch.as_tensor(np.asarray(y_train, dtype=np.float32))
@@ -393,40 +418,31 @@ def train_round(ens: Ensemble, x_train: np.ndarray, y_train: np.ndarray, x_val: 
     val_dev = torch.full((e, max_batches), float("nan"), dtype=torch.float32, device=dev)
     val_hist = np.full((e, max_batches), np.nan, dtype=np.float32)
     n_done = synced = 0
-    pending = None                    # the step whose validation loss is still to be taken
-
-    def val_batch(k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        jv = k % n_val
-        return xv[jv * batch_size:(jv + 1) * batch_size], yv[jv * batch_size:(jv + 1) * batch_size]
-
-    def record_val(k: int, out: torch.Tensor) -> None:
-        val_dev[:, k] = torch.where(active, ((out - val_batch(k)[1]) ** 2).mean(dim=(1, 2)), nan)
 
     with torch.no_grad():
         for k in range(max_batches):
-            j = k % n_train
-            xb, yb = xt[j * batch_size:(j + 1) * batch_size], yt[j * batch_size:(j + 1) * batch_size]
-            if pending is not None:    # last step's validation loss, from the same products as this step's
-                xb = torch.cat([xb, val_batch(pending)[0]])
+            j, jv = k % n_train, k % n_val
+            xb = torch.cat([xt[j * batch_size:(j + 1) * batch_size], xv[jv * batch_size:(jv + 1) * batch_size]])
+            yb = yt[j * batch_size:(j + 1) * batch_size]
+            # validation batch k rides along in the products of training batch k, before the update
             loss, out_val, grads = _loss_and_grads(ens, xb, yb, batch_size)
-            if pending is not None:
-                record_val(pending, out_val)
+            val_loss = ((out_val - yv[jv * batch_size:(jv + 1) * batch_size]) ** 2).mean(dim=(1, 2))
+            val_dev[:, k] = torch.where(active, val_loss, nan)
             train_dev[:, k] = torch.where(active, loss, nan)
             _adam_step(ens, grads, active, nets)
-            pending = k
             n_done = k + 1
-            if n_done % STOP_EVERY == 0 or n_done == max_batches:
-                record_val(k, forward(ens.weights, ens.biases, ens.wmasks, ens.bmasks, val_batch(k)[0]))
-                pending = None
             if n_done % STOP_EVERY == 0:
                 val_hist[:, synced:n_done] = val_dev[:, synced:n_done].cpu().numpy()
                 synced = n_done
                 if progress is not None:
                     progress(n_done)
-                if early_stopping and n_done >= STOP_START:
+                if stopping is not None and n_done > STOP_START:
                     act_np = active.cpu().numpy()
-                    stop = np.zeros(e, dtype=bool)
-                    stop[act_np] = stop_rule(val_hist[act_np, :n_done])
+                    if stopping == "group":
+                        stop = np.full(e, bool(stop_rule(val_hist[:, :n_done].mean(axis=0))))
+                    else:
+                        stop = np.zeros(e, dtype=bool)
+                        stop[act_np] = stop_rule(val_hist[act_np, :n_done])
                     active &= torch.as_tensor(~stop, device=dev)
                     nets = [net for net in nets if not stop[net]]
                     if not bool(active.any()):

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-PRESET_NAMES = ("ci", "default", "paper")
+PRESET_NAMES = ("ci", "default", "reference", "paper")
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,11 @@ SPECS: dict[str, Spec] = {
     "device": Spec(str, choices=("cpu", "cuda"), doc="where the ensemble is trained"),
     "max_batches": Spec(int, 100, 10_000_000, doc="cap on the batches of one training round"),
     "max_batches_dense": Spec(int, 100, 10_000_000, doc="cap on the batches of the first (dense) training round"),
+    "stopping": Spec(str, choices=("group", "network"), doc="early stopping of a pruning round: one decision "
+                     "on the networks' mean validation loss (the original's) or one per network"),
+    "n_eval": Spec(int, 1_000, 100_000_000, doc="saved states are evaluated on the first n_eval rows of the "
+                   "validation and test splits"),
+    "first_network": Spec(int, 0, 1_000_000, doc="index of the run's first network in its seed sequence"),
     "n_null": Spec(int, 2, 100_000, doc="random networks per real network"),
     "null_model": Spec(str, choices=("paper", "degree"), doc="which null model"),
     "convention": Spec(str, choices=("paper", "subgraph"), doc="how chains and 3rd-order converging count"),
@@ -100,16 +105,18 @@ PAPER_SCHEDULE = (0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.90, 0.91, 0.
 
 #: Preset values. ``ci`` keeps every chapter to about a minute; ``default`` is a laptop-sized real run;
 #: ``paper`` is the original study's scale.
+_COMMON = dict(seed=0, data_seed=0, threshold=1e-3, schedule=PAPER_SCHEDULE, bias_pruning="original",
+               stopping="group", first_network=0, null_model="paper", convention="paper")
 PRESETS: dict[str, dict[str, Any]] = {
-    "ci": dict(seed=0, data_seed=0, n_trajectories=20_000, n_networks=2, threshold=1e-3, schedule=PAPER_SCHEDULE,
-               bias_pruning="original", device="cpu", max_batches=100, max_batches_dense=600, n_null=100, null_model="paper",
-               convention="paper"),
-    "default": dict(seed=0, data_seed=0, n_trajectories=1_000_000, n_networks=3, threshold=1e-3,
-                    schedule=PAPER_SCHEDULE, bias_pruning="original", device="cpu", max_batches=1_000, max_batches_dense=16_000,
-                    n_null=1000, null_model="paper", convention="paper"),
-    "paper": dict(seed=0, data_seed=0, n_trajectories=10_000_000, n_networks=400, threshold=1e-3,
-                  schedule=PAPER_SCHEDULE, bias_pruning="original", device="cuda", max_batches=50_000, max_batches_dense=50_000,
-                  n_null=1000, null_model="paper", convention="paper"),
+    "ci": dict(_COMMON, n_trajectories=20_000, n_networks=2, device="cpu", max_batches=100, max_batches_dense=600,
+               n_eval=200_000, n_null=100),
+    "default": dict(_COMMON, n_trajectories=1_000_000, n_networks=3, device="cpu", max_batches=1_000,
+                    max_batches_dense=16_000, n_eval=200_000, n_null=1000),
+    # the full original protocol on 10^7 flights, for the shipped reference ensemble (a 2-core CPU run)
+    "reference": dict(_COMMON, n_trajectories=10_000_000, n_networks=8, device="cpu", max_batches=50_000,
+                      max_batches_dense=50_000, n_eval=200_000, n_null=1000),
+    "paper": dict(_COMMON, n_trajectories=10_000_000, n_networks=400, device="cuda", max_batches=50_000,
+                  max_batches_dense=50_000, n_eval=200_000, n_null=1000),
 }
 
 

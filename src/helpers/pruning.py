@@ -59,10 +59,18 @@ from helpers.ensemble import LAYERS
 BIAS_MODES = ("original", "corrected")
 #: Parameters that determine the pruning run (the threshold only selects among its saved states).
 KEY_PARAMS = ("seed", "n_networks", "n_trajectories", "data_seed", "schedule", "bias_pruning", "device",
-              "max_batches", "max_batches_dense")
+              "max_batches", "max_batches_dense", "stopping", "n_eval", "first_network")
 SUMMARY_REQUIRED = ("sparsity", "val_loss", "test_loss", "train_slice_loss", "optimal", "batches", "threshold")
-#: Size of the training-set slice on which the original selected the optimal state (B4): the first 1024 samples.
+#: Size of the training-set slices on which the original selected the optimal state (B4): saved state i was
+#: evaluated on training rows i·1024 … (i+1)·1024 − 1 (``step2_pruneEval.py`` indexes its slice by the state).
 TRAIN_SLICE = 1024
+
+
+def train_slice(s: int, n_train: int) -> np.ndarray:
+    """The rows (TRAIN_SLICE,) int64 of the training split on which the original evaluated saved state ``s``
+    (B4): rows s·1024 … (s+1)·1024 − 1, wrapping round a training split of ``n_train`` rows shorter than that
+    (the original's 6.4 M rows never wrapped; small presets would otherwise have no rows for the late states)."""
+    return (s * TRAIN_SLICE + np.arange(TRAIN_SLICE)) % int(n_train)
 
 
 # -------------------------------------------------------------------------------------------- validation
@@ -91,13 +99,21 @@ def saved_sparsities(schedule: Sequence[float]) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------- masks
 
 def n_pruned(size: int, sparsity: float) -> int:
-    """How many of ``size`` weights a layer at ``sparsity`` has pruned: round(sparsity · size)."""
-    return int(round(float(sparsity) * size))
+    """How many of ``size`` weights a layer at ``sparsity`` has pruned: int(sparsity · size) + 1 (0 when dense).
+
+    The original (``step1_train.py``) took the cutoff at index N = int(c · n) of the sorted magnitudes and kept
+    the weights strictly above it, so the N + 1 smallest are pruned: at 93 % it keeps 279 / 11,199 / 11,199 /
+    447 / 7 of the 4,000 / 160,000 / 160,000 / 6,400 / 112 weights. (Ties at the cutoff, which the original
+    would prune together, do not occur among trained float32 weights; here ties go by flat index.)
+    """
+    if float(sparsity) == 0.0:                  # the dense state
+        return 0
+    return min(int(float(sparsity) * size) + 1, size)
 
 
 def prune_layerwise(weights: Sequence[np.ndarray], masks: Sequence[np.ndarray], sparsity: float
                     ) -> list[np.ndarray]:
-    """New masks with exactly round(sparsity · size) weights of *each* layer pruned, by magnitude.
+    """New masks with exactly :func:`n_pruned` (int(sparsity · size) + 1) weights of *each* layer pruned, by magnitude.
 
     ``weights[i]``: (n_i, n_{i+1}) float; ``masks[i]``: same shape, bool (True = kept). Already pruned weights are
     pruned first (they never return); the rest go in order of increasing |w| (ties: lower flat index first).
@@ -197,14 +213,20 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
                 bias_pruning: str = "original", max_batches: int = 50_000, max_batches_dense: int | None = None,
                 threshold: float = 1e-3, device: str = "cpu", layers: Sequence[int] = LAYERS,
                 on_round: Callable[[int], None] | None = None, progress: bool = False,
-                rounds: int | None = None, dense_from: Path | None = None) -> dict[str, np.ndarray]:
+                rounds: int | None = None, dense_from: Path | None = None, stopping: str = "group",
+                n_eval: int | None = None, log: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
     """Run (or resume) the iterative pruning loop in ``directory`` and return the summary of :func:`load_states`.
 
     ``data``: ``x_train, y_train, x_val, y_val, x_test, y_test`` (scaled float32). ``seeds``: one per network.
     ``max_batches``: per-round cap; ``max_batches_dense``: cap of the dense round (default ``max_batches``).
+    ``stopping``: early stopping of the pruning rounds, ``"group"`` (one decision on the networks' mean
+    validation loss, the original's) or ``"network"`` (see :func:`helpers.ensemble.train_round`); the dense round
+    runs to its cap. ``n_eval``: every saved state is evaluated on the first ``n_eval`` rows of the validation and
+    the test split (``None``: all of them) and on the original's training slice (:func:`train_slice`).
     A checkpoint is written atomically after every round; a call on a directory holding one resumes after
     the last completed round and gives bit-for-bit the result of an uninterrupted run (on the CPU).
-    ``on_round(r)`` is called after round r is checkpointed (tests use it to simulate an interruption).
+    ``on_round(r)`` is called after round r is checkpointed (tests use it to simulate an interruption);
+    ``log(line)``, if given, receives one line per finished round (batches, losses, seconds).
     ``rounds``: stop (checkpointed, resumable) once that many rounds are done and return the partial summary
     of those rounds (e.g. ``rounds=1``: the dense network only); ``None`` runs to the end.
     ``dense_from``: the directory of another run whose first networks have the same seeds and whose dense round
@@ -214,6 +236,8 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
     schedule = check_schedule(schedule)
     check_bias_pruning(bias_pruning)
     check_threshold(threshold)
+    if ens_mod.check_stopping(stopping) is None:
+        raise ValueError("parameter 'stopping' must be 'group' or 'network' for a pruning run")
     dev = ens_mod.check_device(device)
     if max_batches_dense is None:
         max_batches_dense = max_batches
@@ -266,18 +290,23 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
             from tqdm.auto import tqdm
             bar = tqdm(total=cap, desc=f"round {r} ({100 * sparsity[r]:.0f} %)", leave=False)
         res = ens_mod.train_round(ens, data["x_train"], data["y_train"], data["x_val"], data["y_val"],
-                                  max_batches=cap, early_stopping=r > 0,
+                                  max_batches=cap, stopping=stopping if r > 0 else None,
                                   progress=(lambda n: bar.update(100)) if bar is not None else None)
         if bar is not None:
             bar.close()
-        rec["val_loss"][:, r] = ens_mod.mse(ens, data["x_val"], data["y_val"])
-        if r == 0:            # the test split is for final checks only: the dense networks here, the rest in chapters
-            rec["test_loss"][:, r] = ens_mod.mse(ens, data["x_test"], data["y_test"])
-        rec["train_slice_loss"][:, r] = ens_mod.mse(ens, data["x_train"][:TRAIN_SLICE], data["y_train"][:TRAIN_SLICE])
+        rows = slice(0, n_eval)
+        rec["val_loss"][:, r] = ens_mod.mse(ens, data["x_val"][rows], data["y_val"][rows])
+        rec["test_loss"][:, r] = ens_mod.mse(ens, data["x_test"][rows], data["y_test"][rows])
+        sl = train_slice(r, len(data["x_train"]))
+        rec["train_slice_loss"][:, r] = ens_mod.mse(ens, data["x_train"][sl], data["y_train"][sl])
         rec["batches"][:, r] = res.batches
         rec["curves_val"].append(res.val_loss)
         rec["curves_train"].append(res.train_loss)
         end_round(r, t0)
+        if log is not None:
+            v = rec["val_loss"][:, r]
+            log(f"round {r} ({100 * sparsity[r]:.0f} %): {int(res.batches.max())} batches, validation MSE median "
+                f"{np.median(v):.3g} (min {v.min():.3g}, max {v.max():.3g}), {rec['seconds'][r]:.0f} s")
     if stop < n_states or start > stop:
         out = _summary(directory, rec, sparsity, schedule, threshold, len(layers) - 1, n_done=max(stop, start))
         out["directory"] = np.array(str(directory))
@@ -449,10 +478,10 @@ def focus_states(states: Mapping[str, np.ndarray]) -> tuple[dict[int, int], str]
 # -------------------------------------------------------------------------------------------- pipeline
 
 def key_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The subset of resolved params that determines the run (``max_batches_dense`` defaults to
-    ``max_batches``)."""
-    out = {k: params[k] for k in KEY_PARAMS if k in params}
-    out.setdefault("max_batches_dense", params["max_batches"])
+    """The subset of resolved params that determines the run; a parameter that a chapter does not take
+    (e.g. ``stopping``) has its preset's value."""
+    preset = pipeline.PRESETS[params.get("preset", "default")]
+    out = {k: params[k] if k in params else preset[k] for k in KEY_PARAMS}
     out["schedule"] = list(out["schedule"])
     return out
 
@@ -522,9 +551,9 @@ def _build(params: Mapping[str, Any], directory: Path, progress: bool, rounds: i
     ds = data_mod.load_or_build(params["n_trajectories"], params["data_seed"], progress=progress)
     arrays = {k: getattr(ds, k) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}
     kp = key_params(params)
-    seeds = ens_mod.member_seeds(params["seed"], params["n_networks"])
+    seeds = ens_mod.member_seeds(kp["seed"], kp["n_networks"], first=kp["first_network"])
     info = dict(kp, seeds=seeds, dense_from=None if dense_from is None else str(dense_from))
     pipeline.atomic_write_bytes(directory / "run.json", json.dumps(info, indent=1).encode())
     return run_pruning(directory, arrays, seeds, params["schedule"], params["bias_pruning"], params["max_batches"],
                        kp["max_batches_dense"], params["threshold"], params["device"], progress=progress,
-                       rounds=rounds, dense_from=dense_from)
+                       rounds=rounds, dense_from=dense_from, stopping=kp["stopping"], n_eval=kp["n_eval"])
