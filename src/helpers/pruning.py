@@ -226,7 +226,8 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
     A checkpoint is written atomically after every round; a call on a directory holding one resumes after
     the last completed round and gives bit-for-bit the result of an uninterrupted run (on the CPU).
     ``on_round(r)`` is called after round r is checkpointed (tests use it to simulate an interruption);
-    ``log(line)``, if given, receives one line per finished round (batches, losses, seconds).
+    ``log(line)``, if given, receives one line per finished round (batches, losses, seconds) and one every
+    5000 batches.
     ``rounds``: stop (checkpointed, resumable) once that many rounds are done and return the partial summary
     of those rounds (e.g. ``rounds=1``: the dense network only); ``None`` runs to the end.
     ``dense_from``: the directory of another run whose first networks have the same seeds and whose dense round
@@ -289,9 +290,13 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
         if progress:
             from tqdm.auto import tqdm
             bar = tqdm(total=cap, desc=f"round {r} ({100 * sparsity[r]:.0f} %)", leave=False)
+        def tick(n: int, r: int = r) -> None:
+            if bar is not None:
+                bar.update(100)
+            if log is not None and n % 5000 == 0:
+                log(f"round {r}: {n} batches")
         res = ens_mod.train_round(ens, data["x_train"], data["y_train"], data["x_val"], data["y_val"],
-                                  max_batches=cap, stopping=stopping if r > 0 else None,
-                                  progress=(lambda n: bar.update(100)) if bar is not None else None)
+                                  max_batches=cap, stopping=stopping if r > 0 else None, progress=tick)
         if bar is not None:
             bar.close()
         rows = slice(0, n_eval)
