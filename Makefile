@@ -6,7 +6,7 @@ PRESET ?= default
 PARAMS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser book book-ci test bench clean
+.PHONY: setup browser book book-ci test bench reference clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ book: setup
 test: setup browser
 	$(PY) -m pytest -p no:cacheprovider tests book --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  --nbval-cell-timeout 900
+
+# Re-train the shipped reference ensemble (full original protocol, 8 networks; about an hour on 2 cores) in
+# artifacts/reference-run/ (resumable: run it again after an interruption) and rewrite data/reference/ from it.
+reference: setup
+	$(PY) -m helpers.snapshot train --preset reference --work artifacts/reference-run
+	$(PY) -m helpers.snapshot export --work artifacts/reference-run --out data/reference
 
 bench: setup
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

@@ -15,7 +15,7 @@ def fake_run(tmp_path, monkeypatch):
     states = {"sparsity": SPARSITY, "val_loss": np.zeros((2, 3)), "optimal": np.array([2, 1])}
     calls = []
 
-    def run_or_load(params, progress=False):
+    def analysed(params, progress=False):
         calls.append(params)
         return states
 
@@ -24,9 +24,9 @@ def fake_run(tmp_path, monkeypatch):
             return [np.ones((a + 1, b), bool) for a, b in zip(SIZES[:-1], SIZES[1:])]
         return graph.synthetic_pruned(SIZES, sparsity=SPARSITY[state], seed=10 * network + state)
 
-    monkeypatch.setattr(pruning, "run_or_load", run_or_load)
+    monkeypatch.setattr(pruning, "analysed", analysed)
     monkeypatch.setattr(pruning, "exchange_masks", exchange_masks)
-    monkeypatch.setattr(pruning, "key_params", lambda params: {"seed": params["seed"]})
+    monkeypatch.setattr(pruning, "analysed_key", lambda params: {"fake": 1})
     return exchange_masks
 
 

@@ -25,8 +25,10 @@ Z_MOTIFS = tuple(m for m in motifs.MOTIFS if m != "edges")
 
 
 def key_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """What determines the census: the pruning run plus the null model and its size."""
-    return dict(pruning.key_params(params), n_null=params["n_null"], null_model=params["null_model"])
+    """What determines the census: the ensemble analysed (:func:`helpers.pruning.analysed_key`), the master seed,
+    the null model and its size."""
+    return dict(pruning.analysed_key(params), seed=params["seed"], n_null=params["n_null"],
+                null_model=params["null_model"])
 
 
 def _write_csv(path, frame: pd.DataFrame) -> None:
@@ -36,12 +38,12 @@ def _write_csv(path, frame: pd.DataFrame) -> None:
 def census(params: Mapping[str, Any], progress: bool = False) -> dict[str, pd.DataFrame]:
     """Z-scores of every network × saved state (both conventions) and of one pseudo-real null per cell.
 
-    params: resolved chapter parameters (those of :func:`helpers.pruning.run_or_load` plus ``n_null``,
+    params: resolved chapter parameters (those of :func:`helpers.pruning.analysed` plus ``n_null``,
     ``null_model``). Returns ``{"z": ..., "noise": ..., "states": states}`` (DataFrames as in the module doc).
     """
     if params["n_null"] < 4:
         raise ValueError(f"parameter 'n_null' = {params['n_null']} is invalid: the census needs at least 4")
-    states = pruning.run_or_load(params, progress=progress)
+    states = pruning.analysed(params, progress=progress)
     folder = pipeline.artifact_dir("census", key_params(params))
     z_path, noise_path = folder / "z.csv", folder / "noise.csv"
     with pipeline.build_lock(folder):

@@ -69,8 +69,13 @@ def split_labels(n: int, data_seed: int) -> np.ndarray:
     return labels
 
 
-def _scale(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def scale(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Min–max scaling of columns to [−0.5, 0.5] by the ranges ``lo``, ``hi``: (x − lo)/(hi − lo) − 0.5, computed in
+    float64 and returned as float32 (n, columns)."""
     return ((np.asarray(x, dtype=np.float64) - lo) / (hi - lo) - 0.5).astype(np.float32)
+
+
+_scale = scale
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -183,11 +188,44 @@ def simulate_rows(n_trajectories: int, data_seed: int, progress: bool = False) -
     with tqdm(total=n, desc="simulating flights", unit="traj", disable=not progress, smoothing=0.1) as bar:
         for k, start in enumerate(range(0, n, CHUNK)):
             stop = min(n, start + CHUNK)
-            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(k,)))
-            s0, u = flight.sample_conditions(stop - start, rng)
-            inputs[start:stop], outputs[start:stop] = rows_from_simulation(s0, u, flight.simulate(s0, u))
+            inputs[start:stop], outputs[start:stop] = _simulate_chunk(n, seed, k)
             bar.update(stop - start)
     return inputs, outputs
+
+
+def _simulate_chunk(n: int, seed: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows k·CHUNK … of the n-flight data set: raw inputs (m, 10) and outputs (m, 7), m ≤ CHUNK."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(k,)))
+    s0, u = flight.sample_conditions(min(n, (k + 1) * CHUNK) - k * CHUNK, rng)
+    return rows_from_simulation(s0, u, flight.simulate(s0, u))
+
+
+def first_rows(n_trajectories: int, data_seed: int, split: str, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n_rows`` rows of ``split`` of the data set (``n_trajectories``, ``data_seed``), regenerated
+    without simulating the rest: raw inputs float64 (n_rows, 10) and outputs float64 (n_rows, 7), the same rows
+    as :func:`load_or_build` gives, in the same order. Only the simulation chunks up to the last needed row
+    are simulated (the split itself is drawn for all rows, which is cheap)."""
+    n, seed = _validate(n_trajectories, data_seed)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    rows = np.flatnonzero(split_labels(n, seed) == SPLITS.index(split))
+    if not (1 <= n_rows <= len(rows)):
+        raise ValueError(f"n_rows = {n_rows} is invalid: split {split!r} has {len(rows)} rows")
+    rows = rows[:n_rows]
+    n_chunks = int(rows[-1]) // CHUNK + 1
+    chunks = [_simulate_chunk(n, seed, k) for k in range(n_chunks)]
+    return np.concatenate([c[0] for c in chunks])[rows], np.concatenate([c[1] for c in chunks])[rows]
+
+
+def subset(n_trajectories: int, data_seed: int, split: str, n_rows: int, scaler: dict[str, np.ndarray]) -> Dataset:
+    """A :class:`Dataset` holding only the first ``n_rows`` rows of ``split`` (:func:`first_rows`), scaled with
+    ``scaler`` (``x_min``, ``x_max`` (10,), ``y_min``, ``y_max`` (7,): the training ranges of the whole data set,
+    e.g. those a shipped ensemble was trained with). Its other splits are empty."""
+    inputs, outputs = first_rows(n_trajectories, data_seed, split, n_rows)
+    labels = np.full(len(inputs), SPLITS.index(split), dtype=np.int8)
+    return Dataset(inputs, outputs, labels, *(np.asarray(scaler[k], dtype=np.float64)
+                                             for k in ("x_min", "x_max", "y_min", "y_max")),
+                   dict(artifact_params(n_trajectories, data_seed), subset=(split, n_rows)))
 
 
 def build(n_trajectories: int, data_seed: int, progress: bool = False) -> Dataset:

@@ -94,6 +94,10 @@ SPECS: dict[str, Spec] = {
     "n_eval": Spec(int, 1_000, 100_000_000, doc="saved states are evaluated on the first n_eval rows of the "
                    "validation and test splits"),
     "first_network": Spec(int, 0, 1_000_000, doc="index of the run's first network in its seed sequence"),
+    "ensemble_source": Spec(str, choices=("reference", "live"), doc="which ensemble the analysis chapters read: "
+                            "the shipped reference ensemble or a run trained by this book"),
+    "n_analysed": Spec(int, 1, 100_000, doc="how many of the reference ensemble's networks are analysed (its "
+                       "first n; all if it has fewer)"),
     "n_null": Spec(int, 2, 100_000, doc="random networks per real network"),
     "null_model": Spec(str, choices=("paper", "degree"), doc="which null model"),
     "convention": Spec(str, choices=("paper", "subgraph"), doc="how chains and 3rd-order converging count"),
@@ -109,14 +113,17 @@ _COMMON = dict(seed=0, data_seed=0, threshold=1e-3, schedule=PAPER_SCHEDULE, bia
                stopping="group", first_network=0, null_model="paper", convention="paper")
 PRESETS: dict[str, dict[str, Any]] = {
     "ci": dict(_COMMON, n_trajectories=20_000, n_networks=2, device="cpu", max_batches=100, max_batches_dense=600,
-               n_eval=200_000, n_null=100),
+               n_eval=200_000, n_null=100, ensemble_source="reference", n_analysed=3),
     "default": dict(_COMMON, n_trajectories=1_000_000, n_networks=3, device="cpu", max_batches=1_000,
-                    max_batches_dense=16_000, n_eval=200_000, n_null=1000),
+                    max_batches_dense=16_000, n_eval=200_000, n_null=1000, ensemble_source="reference",
+                    n_analysed=100_000),
     # the full original protocol on 10^7 flights, for the shipped reference ensemble (a 2-core CPU run)
     "reference": dict(_COMMON, n_trajectories=10_000_000, n_networks=8, device="cpu", max_batches=50_000,
-                      max_batches_dense=50_000, n_eval=200_000, n_null=1000),
+                      max_batches_dense=50_000, n_eval=200_000, n_null=1000, ensemble_source="live",
+                      n_analysed=100_000),
     "paper": dict(_COMMON, n_trajectories=10_000_000, n_networks=400, device="cuda", max_batches=50_000,
-                  max_batches_dense=50_000, n_eval=200_000, n_null=1000),
+                  max_batches_dense=50_000, n_eval=200_000, n_null=1000, ensemble_source="live",
+                  n_analysed=100_000),
 }
 
 
@@ -138,6 +145,11 @@ def resolve(preset: str, **given: Any) -> dict[str, Any]:
             value = check_schedule(value, name)
         out[name] = value
     return out
+
+
+def value(params: Mapping[str, Any], name: str) -> Any:
+    """``params[name]``, or the value of ``params["preset"]`` where a chapter does not take that parameter."""
+    return params[name] if name in params else PRESETS[params.get("preset", "default")][name]
 
 
 # --------------------------------------------------------------------------------------------- artifacts
@@ -196,6 +208,12 @@ def artifact_dir(stage: str, params: Mapping[str, Any]) -> Path:
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary file next to ``path`` and rename it into place.
 
@@ -207,6 +225,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())            # mkstemp creates 0600; artifacts follow the user's umask
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -17,14 +17,14 @@ Bias pruning (SPEC B3):
 
 Selection (SPEC B4): the optimally sparse state of a network is the most pruned saved state whose loss on the
 *full* validation set is ≤ the threshold; a network with no such state is *dropped* (index −1). The original's
-criterion — the loss on one 1024-sample slice of the training set (here: its first 1024 samples) — is recorded
+criterion — the loss of state s on the 1024-sample training slice s (:func:`train_slice`) — is recorded
 too (``train_slice_loss``, ``optimal_original``) so that both selections can be compared.
 
 Public API (used by the later chapters; names and signatures are stable):
 
-- ``run_or_load(params, progress=False)`` → summary dict: the run for resolved chapter ``params`` (trained if
-  needed, resuming from its last checkpoint, under ``pipeline.build_lock``);
-- ``load_states(params)`` → the same summary of a finished run (``FileNotFoundError`` if there is none);
+- ``run_or_load(params, progress=False)`` → :class:`helpers.snapshot.Snapshot`: the run for resolved chapter
+  ``params`` (trained if needed, resuming from its last checkpoint, under ``pipeline.build_lock``);
+- ``load_states(params)`` → the same snapshot of a finished run (``FileNotFoundError`` if there is none);
 - ``exchange_masks(states, network, state)`` → list of 5 bool arrays (n_i + 1, n_{i+1}), last row = bias mask
   (SPEC §5 exchange layout);
 - ``network_weights(states, network, state)`` → (weights (n_i, n_{i+1}), biases (n_{i+1},)) float32;
@@ -33,11 +33,11 @@ Public API (used by the later chapters; names and signatures are stable):
 - ``focus_states(states)`` → ({network: state}, description): the state at which the later chapters analyse
   each network "at the optimum".
 
-Artifact ``pipeline.artifact_dir("pruning", key_params)/``: ``states.npz`` (the summary: sparsity, losses,
-batches, optimal states, learning curves and packed exchange-layout masks, see :func:`load_states`),
-``state_SS.npz`` per saved state (all networks' weights ``W{i}`` (E, n_i, n_{i+1}) and biases ``b{i}``
-(E, n_{i+1}), float32, masked entries exactly 0; kept in one file per state so that the summary stays small and
-weights are read only when asked for), and ``checkpoint.pt`` (resume point, rewritten atomically after every
+Artifact ``pipeline.artifact_dir("pruning", key_params)/``: a finished run is a snapshot (:mod:`helpers.snapshot`:
+summary, weights of every network and state, provenance, manifest), the same format as the shipped reference
+ensemble. While it runs the folder holds ``state_SS.npz`` per saved state (all networks' weights ``W{i}``
+(E, n_i, n_{i+1}) and biases ``b{i}`` (E, n_{i+1}), float32, masked entries exactly 0; removed once the
+snapshot is written), ``checkpoint.pt`` (resume point, rewritten atomically after every
 round) and ``dense.pt`` (the networks after the dense round, which a run with other pruning settings can start
 from: ``run_or_load(..., dense_from=...)``).
 """
@@ -53,14 +53,14 @@ import numpy as np
 import torch
 
 from helpers import ensemble as ens_mod
-from helpers import pipeline
+from helpers import pipeline, snapshot
 from helpers.ensemble import LAYERS
+from helpers.snapshot import Snapshot, optimal_states
 
 BIAS_MODES = ("original", "corrected")
 #: Parameters that determine the pruning run (the threshold only selects among its saved states).
 KEY_PARAMS = ("seed", "n_networks", "n_trajectories", "data_seed", "schedule", "bias_pruning", "device",
               "max_batches", "max_batches_dense", "stopping", "n_eval", "first_network")
-SUMMARY_REQUIRED = ("sparsity", "val_loss", "test_loss", "train_slice_loss", "optimal", "batches", "threshold")
 #: Size of the training-set slices on which the original selected the optimal state (B4): saved state i was
 #: evaluated on training rows i·1024 … (i+1)·1024 − 1 (``step2_pruneEval.py`` indexes its slice by the state).
 TRAIN_SLICE = 1024
@@ -182,17 +182,6 @@ def exchange_layout(wmask: np.ndarray, bmask: np.ndarray) -> np.ndarray:
     return np.concatenate([np.asarray(wmask, dtype=bool), np.asarray(bmask, dtype=bool).reshape(1, -1)], axis=0)
 
 
-def optimal_states(val_loss: np.ndarray, threshold: float) -> np.ndarray:
-    """Index of the most pruned saved state with loss ≤ threshold, per network; −1 if none (dropped).
-
-    ``val_loss``: (E, S), states ordered by increasing sparsity. Returns (E,) int64.
-    """
-    check_threshold(threshold)
-    ok = np.asarray(val_loss) <= threshold
-    last = ok.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1)
-    return np.where(ok.any(axis=1), last, -1).astype(np.int64)
-
-
 # ------------------------------------------------------------------------------------------- the loop
 
 def _state_path(directory: Path, s: int) -> Path:
@@ -214,7 +203,8 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
                 threshold: float = 1e-3, device: str = "cpu", layers: Sequence[int] = LAYERS,
                 on_round: Callable[[int], None] | None = None, progress: bool = False,
                 rounds: int | None = None, dense_from: Path | None = None, stopping: str = "group",
-                n_eval: int | None = None, log: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
+                n_eval: int | None = None, log: Callable[[str], None] | None = None,
+                provenance: Mapping[str, Any] | None = None) -> Snapshot:
     """Run (or resume) the iterative pruning loop in ``directory`` and return the summary of :func:`load_states`.
 
     ``data``: ``x_train, y_train, x_val, y_val, x_test, y_test`` (scaled float32). ``seeds``: one per network.
@@ -247,8 +237,7 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
             raise ValueError(f"parameter {name!r} = {value!r} is invalid: it must be an int ≥ 1")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    summary_path = directory / "states.npz"
-    if summary_path.exists():
+    if snapshot.is_snapshot(directory):
         return load_states(directory, threshold)
     sparsity = saved_sparsities(schedule)
     n_states = len(sparsity)
@@ -312,13 +301,46 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
             v = rec["val_loss"][:, r]
             log(f"round {r} ({100 * sparsity[r]:.0f} %): {int(res.batches.max())} batches, validation MSE median "
                 f"{np.median(v):.3g} (min {v.min():.3g}, max {v.max():.3g}), {rec['seconds'][r]:.0f} s")
-    if stop < n_states or start > stop:
-        out = _summary(directory, rec, sparsity, schedule, threshold, len(layers) - 1, n_done=max(stop, start))
-        out["directory"] = np.array(str(directory))
-        return out
-    pipeline.save_npz(directory / "states.npz",
-                      **_summary(directory, rec, sparsity, schedule, threshold, len(layers) - 1, n_states))
+    done = n_states if stop >= n_states and start <= stop else max(stop, start)
+    summary = snapshot.summary_from_states(sparsity[:done], schedule, rec, _masks(directory, done, len(layers) - 1),
+                                           layers, threshold, seeds, data.get("scaler"))
+    weights = lambda k, s, masks: _state_weights(directory, s)[k]       # noqa: E731
+    provenance = dict(params=dict(provenance or {}), seeds=[int(v) for v in seeds], n_eval=n_eval,
+                      stopping=stopping, bias_pruning=bias_pruning, max_batches=int(max_batches),
+                      max_batches_dense=int(max_batches_dense), schedule=list(schedule))
+    if done < n_states:                                        # a partial run: its rounds so far, not written
+        return Snapshot(summary, weights, provenance, directory)
+    every = {}
+    for s in range(n_states):                                  # each state file read once
+        for k, w in enumerate(_state_weights(directory, s)):
+            every[(k, s)] = w
+    snapshot.write(directory, summary, every, provenance)
+    for s in range(n_states):                                  # the snapshot holds them now
+        _state_path(directory, s).unlink(missing_ok=True)
     return load_states(directory, threshold)
+
+
+def _state_weights(directory: Path, s: int) -> list[list[np.ndarray]]:
+    """Exchange-layout weights (bias row last) of every network from the state file of round s: per network a
+    list of (n_i + 1, n_{i+1}) float32."""
+    st = pipeline.load_npz(_state_path(directory, s))
+    n = sum(1 for name in st if name.startswith("W"))
+    return [[np.concatenate([st[f"W{i}"][k], st[f"b{i}"][k][None]]) for i in range(n)]
+            for k in range(st["W0"].shape[0])]
+
+
+def _masks(directory: Path, n_done: int, n_layers: int) -> list[np.ndarray]:
+    """Exchange-layout masks of every network at the first ``n_done`` states: per layer (E, S, n_i + 1, n_{i+1})
+    bool, from the state files."""
+    out = [[] for _ in range(n_layers)]
+    for s in range(n_done):
+        st = pipeline.load_npz(_state_path(directory, s))
+        for i in range(n_layers):
+            e, _, n_out = st[f"W{i}"].shape
+            wm = np.unpackbits(st[f"wmask{i}"], axis=-1, count=n_out).astype(bool)
+            bm = np.unpackbits(st[f"bmask{i}"], axis=-1, count=n_out).astype(bool)
+            out[i].append(np.concatenate([wm, bm[:, None, :]], axis=1))
+    return [np.stack(m, axis=1) for m in out]
 
 
 def _dense_round_of(source: Path, seeds: Sequence[int], n_states: int, dev: torch.device
@@ -350,112 +372,49 @@ def _new_record(e: int, n_states: int) -> dict:
                 seconds=np.zeros(n_states), curves_val=[], curves_train=[])
 
 
-def _summary(directory: Path, rec: dict, sparsity: np.ndarray, schedule: tuple, threshold: float,
-             n_layers: int, n_done: int) -> dict[str, np.ndarray]:
-    """The summary arrays of the first ``n_done`` saved states (all of them for a finished run)."""
-    sparsity = sparsity[:n_done]
-    arrays: dict[str, np.ndarray] = dict(
-        sparsity=sparsity, schedule=np.array(schedule), val_loss=rec["val_loss"][:, :n_done],
-        test_loss=rec["test_loss"][:, :n_done], train_slice_loss=rec["train_slice_loss"][:, :n_done],
-        batches=rec["batches"][:, :n_done], seconds=rec["seconds"][:n_done], threshold=np.array(threshold),
-        optimal=optimal_states(rec["val_loss"][:, :n_done], threshold),
-        optimal_original=optimal_states(rec["train_slice_loss"][:, :n_done], threshold))
-    # learning curves: every round's per-batch losses, concatenated; round r spans round_start[r]:round_start[r+1]
-    lengths = [c.shape[1] for c in rec["curves_val"][:n_done]]
-    arrays["round_start"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    arrays["curve_val"] = np.concatenate(rec["curves_val"][:n_done], axis=1).astype(np.float32)
-    arrays["curve_train"] = np.concatenate(rec["curves_train"][:n_done], axis=1).astype(np.float32)
-    for i in range(n_layers):
-        arrays[f"mask{i}"] = np.stack([_exchange_packed(directory, s, i) for s in range(n_done)], axis=1)
-    return arrays
-
-
-def _exchange_packed(directory: Path, s: int, i: int) -> np.ndarray:
-    """Packed exchange-layout masks of layer i at state s for all networks: (E, packed bytes) uint8."""
-    st = pipeline.load_npz(_state_path(directory, s), required=(f"W{i}", f"wmask{i}", f"bmask{i}"))
-    e, n_in, n_out = st[f"W{i}"].shape
-    wm = np.unpackbits(st[f"wmask{i}"], axis=-1, count=n_out).astype(bool)
-    bm = np.unpackbits(st[f"bmask{i}"], axis=-1, count=n_out).astype(bool)
-    full = np.concatenate([wm, bm[:, None, :]], axis=1)                  # (E, n_in + 1, n_out)
-    return np.packbits(full.reshape(e, -1), axis=-1)
-
-
 # ---------------------------------------------------------------------------------------------- loading
 
-def load_states(where: Path | Mapping[str, Any], threshold: float | None = None) -> dict[str, np.ndarray]:
-    """The summary of a finished run: a directory, or resolved params (then ``threshold`` defaults to theirs).
-
-    Keys: ``sparsity`` (S,) nominal weight sparsity of each saved state; ``val_loss`` (E, S) MSE on the full
-    validation split (scaled units); ``test_loss`` (E, S) MSE on the full test split of the dense state (column 0;
-    NaN for the pruned states, which are selected on the validation split and checked on the test split by
-    the chapters that use them); ``train_slice_loss`` (E, S) MSE on the first 1024
-    training samples (the original's selection data, B4); ``batches`` (E, S) batches trained per round;
-    ``optimal`` (E,) index of the optimally sparse state for ``threshold`` by full validation loss (−1 =
-    dropped); ``optimal_original`` (E,) the same by the B4 training-slice loss; ``threshold``;
-    ``round_start`` (S+1,), ``curve_val``/``curve_train`` (E, total batches) per-batch learning curves (NaN after
-    a network stopped within a round); ``mask{i}`` packed exchange masks (use :func:`exchange_masks`);
-    ``seconds`` (S,) wall time per round; ``directory`` (str) where the state files live.
-    """
+def load_states(where: Path | Mapping[str, Any], threshold: float | None = None) -> Snapshot:
+    """The :class:`helpers.snapshot.Snapshot` of a finished run: a directory, or resolved params (then
+    ``threshold`` defaults to theirs). ``FileNotFoundError`` if the run has not finished."""
     if isinstance(where, Mapping):
         directory = artifact_path(where)
         threshold = where.get("threshold", threshold) if threshold is None else threshold
     else:
         directory = Path(where)
-    if not (directory / "states.npz").exists():
+    if not snapshot.is_snapshot(directory):
         raise FileNotFoundError(f"no finished pruning run in {directory}; call run_or_load(params) to train it")
-    out = pipeline.load_npz(directory / "states.npz", required=SUMMARY_REQUIRED)
-    if threshold is not None:
-        out["threshold"] = np.array(check_threshold(threshold))
-        out["optimal"] = optimal_states(out["val_loss"], float(threshold))
-        out["optimal_original"] = optimal_states(out["train_slice_loss"], float(threshold))
-    out["directory"] = np.array(str(directory))
-    return out
+    return snapshot.load(directory, threshold)
 
 
-def exchange_masks(states: Mapping[str, np.ndarray], network: int, state: int,
-                   layers: Sequence[int] = LAYERS) -> list[np.ndarray]:
-    """The SPEC §5 masks of one network at one saved state: list of (n_i + 1, n_{i+1}) bool, last row = bias."""
-    e, s = states["val_loss"].shape
-    if not (0 <= network < e) or not (0 <= state < s):
-        raise ValueError(f"network {network} / state {state} out of range ({e} networks, {s} states)")
-    out = []
-    for i, (n_in, n_out) in enumerate(zip(layers[:-1], layers[1:])):
-        bits = np.unpackbits(states[f"mask{i}"][network, state], count=(n_in + 1) * n_out)
-        out.append(bits.reshape(n_in + 1, n_out).astype(bool))
-    return out
+def exchange_masks(states: Snapshot, network: int, state: int) -> list[np.ndarray]:
+    """The exchange-layout masks of one network at one saved state (:meth:`Snapshot.masks`)."""
+    return states.masks(network, state)
 
 
-def state_weights(states: Mapping[str, np.ndarray], state: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Weights ``W{i}`` (E, n_i, n_{i+1}) and biases ``b{i}`` (E, n_{i+1}) of every network at a saved state
-    (float32, pruned entries exactly 0)."""
-    st = pipeline.load_npz(_state_path(Path(str(states["directory"])), state))
-    n = sum(1 for k in st if k.startswith("W"))
-    return [st[f"W{i}"] for i in range(n)], [st[f"b{i}"] for i in range(n)]
-
-
-def network_weights(states: Mapping[str, np.ndarray], network: int, state: int
-                    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def network_weights(states: Snapshot, network: int, state: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Weights (n_i, n_{i+1}) and biases (n_{i+1},) of one network at one saved state, float32, pruned entries
     exactly 0 — ``y = tanh(x @ W + b)`` layer by layer (linear last layer) reproduces the network."""
-    e, s = states["val_loss"].shape
-    if not (0 <= network < e) or not (0 <= state < s):
-        raise ValueError(f"network {network} / state {state} out of range ({e} networks, {s} states)")
-    ws, bs = state_weights(states, state)
-    return [w[network].copy() for w in ws], [b[network].copy() for b in bs]
+    full = states.weights(network, state)
+    if full is None:
+        raise ValueError(f"network {network} at state {state} has no stored weights")
+    return [f[:-1].copy() for f in full], [f[-1].copy() for f in full]
 
 
-def ensemble_at(states: Mapping[str, np.ndarray], state: int | np.ndarray) -> ens_mod.Ensemble:
+def state_weights(states: Snapshot, state: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Weights ``W{i}`` (E, n_i, n_{i+1}) and biases ``b{i}`` (E, n_{i+1}) of every network at a saved state."""
+    per = [network_weights(states, k, state) for k in range(states.n_networks)]
+    n = len(per[0][0])
+    return [np.stack([p[0][i] for p in per]) for i in range(n)], [np.stack([p[1][i] for p in per]) for i in range(n)]
+
+
+def ensemble_at(states: Snapshot, state: int | np.ndarray) -> ens_mod.Ensemble:
     """An :class:`~helpers.ensemble.Ensemble` (CPU) holding every network at saved state ``state``; ``state`` may
     be an (E,) array giving each network its own state (e.g. ``states["optimal"]``; −1 is not allowed)."""
-    idx = np.broadcast_to(np.asarray(state), states["val_loss"].shape[:1])
+    idx = np.broadcast_to(np.asarray(state), (states.n_networks,))
     if (idx < 0).any():
         raise ValueError("state −1 (dropped network) has no weights; select the kept networks first")
-    per_state = {int(s): state_weights(states, int(s)) for s in np.unique(idx)}
-    n_layers = len(per_state[int(idx[0])][0])
-    ws = [torch.from_numpy(np.stack([per_state[int(s)][0][i][e] for e, s in enumerate(idx)])) for i in range(n_layers)]
-    bs = [torch.from_numpy(np.stack([per_state[int(s)][1][i][e] for e, s in enumerate(idx)]))[:, None, :]
-          for i in range(n_layers)]
-    return ens_mod.Ensemble(ws, bs, [(w != 0).float() for w in ws], [(b != 0).float() for b in bs])
+    return states.ensemble(range(states.n_networks), idx)
 
 
 #: Sparsity of the fallback focus state: the optimum the original's networks reached most often.
@@ -485,8 +444,7 @@ def focus_states(states: Mapping[str, np.ndarray]) -> tuple[dict[int, int], str]
 def key_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """The subset of resolved params that determines the run; a parameter that a chapter does not take
     (e.g. ``stopping``) has its preset's value."""
-    preset = pipeline.PRESETS[params.get("preset", "default")]
-    out = {k: params[k] if k in params else preset[k] for k in KEY_PARAMS}
+    out = {k: pipeline.value(params, k) for k in KEY_PARAMS}
     out["schedule"] = list(out["schedule"])
     return out
 
@@ -515,7 +473,7 @@ def validate(params: Mapping[str, Any]) -> None:
 
 
 def run_or_load(params: Mapping[str, Any], progress: bool = False, rounds: int | None = None,
-                dense_from: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
+                dense_from: Mapping[str, Any] | None = None) -> Snapshot:
     """The pruning run for resolved ``params`` (seed, n_networks, n_trajectories, data_seed, schedule,
     bias_pruning, device, max_batches, max_batches_dense, threshold): load it if finished, else train — resuming
     from the last checkpoint — and return :func:`load_states`. ``rounds``: only make sure that many rounds are
@@ -541,24 +499,59 @@ def run_or_load(params: Mapping[str, Any], progress: bool = False, rounds: int |
         if not (source / "dense.pt").exists():
             run_or_load(dense_from, progress=progress, rounds=1)
     directory = artifact_path(params, source)
-    if (directory / "states.npz").exists():
+    if snapshot.is_snapshot(directory):
         return load_states(directory, params["threshold"])
     with pipeline.build_lock(directory):
         return _build(params, directory, progress, rounds, source)
 
 
+def analysed(params: Mapping[str, Any], progress: bool = False) -> Snapshot:
+    """The ensemble the analysis chapters read (``ensemble_source``): the first ``n_analysed`` networks of the
+    shipped reference ensemble (:func:`helpers.snapshot.load`), or the run of ``params`` (:func:`run_or_load`).
+    Optima are selected at ``params["threshold"]``."""
+    if pipeline.value(params, "ensemble_source") == "reference":
+        snap = snapshot.load("reference", params["threshold"])
+        return snap.select(range(min(int(pipeline.value(params, "n_analysed")), snap.n_networks)))
+    return run_or_load(params, progress=progress)
+
+
+def analysed_data(params: Mapping[str, Any], split: str, n_rows: int):
+    """The data of the ensemble :func:`analysed` returns, as a :class:`helpers.data.Dataset` holding at least the
+    first ``n_rows`` rows of ``split``: for the reference ensemble regenerated (only those rows) and scaled with
+    its shipped scaler; for a live run its whole data set."""
+    from helpers import data as data_mod
+
+    if pipeline.value(params, "ensemble_source") == "reference":
+        snap = snapshot.load("reference")
+        run = snap.provenance["params"]
+        return data_mod.subset(run["n_trajectories"], run["data_seed"], split, n_rows, snap.scaler)
+    return data_mod.load_or_build(params["n_trajectories"], params["data_seed"])
+
+
+def analysed_key(params: Mapping[str, Any]) -> dict[str, Any]:
+    """What determines :func:`analysed`'s ensemble: the reference data set's manifest checksum and the networks
+    taken from it, or the live run's :func:`key_params`."""
+    if pipeline.value(params, "ensemble_source") == "reference":
+        manifest = snapshot.resolve_path("reference") / snapshot.MANIFEST
+        digest = snapshot.sha256(manifest) if manifest.is_file() else None
+        return {"ensemble_source": "reference", "manifest": digest, "n_analysed": int(pipeline.value(params, "n_analysed"))}
+    return key_params(params)
+
+
 def _build(params: Mapping[str, Any], directory: Path, progress: bool, rounds: int | None,
-           dense_from: Path | None = None) -> dict[str, np.ndarray]:
-    if (directory / "states.npz").exists():                  # built by another process while we waited
+           dense_from: Path | None = None) -> Snapshot:
+    if snapshot.is_snapshot(directory):                      # built by another process while we waited
         return load_states(directory, params["threshold"])
     from helpers import data as data_mod
 
     ds = data_mod.load_or_build(params["n_trajectories"], params["data_seed"], progress=progress)
     arrays = {k: getattr(ds, k) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}
+    arrays["scaler"] = dict(x_min=ds.in_min, x_max=ds.in_max, y_min=ds.out_min, y_max=ds.out_max)
     kp = key_params(params)
     seeds = ens_mod.member_seeds(kp["seed"], kp["n_networks"], first=kp["first_network"])
     info = dict(kp, seeds=seeds, dense_from=None if dense_from is None else str(dense_from))
     pipeline.atomic_write_bytes(directory / "run.json", json.dumps(info, indent=1).encode())
     return run_pruning(directory, arrays, seeds, params["schedule"], params["bias_pruning"], params["max_batches"],
                        kp["max_batches_dense"], params["threshold"], params["device"], progress=progress,
-                       rounds=rounds, dense_from=dense_from, stopping=kp["stopping"], n_eval=kp["n_eval"])
+                       rounds=rounds, dense_from=dense_from, stopping=kp["stopping"], n_eval=kp["n_eval"],
+                       provenance=kp)
