@@ -180,8 +180,8 @@ def test_interrupt_and_resume_is_bitwise_identical(tmp_path):
     assert not (tmp_path / "part" / "states.npz").exists()
     rest = P.run_pruning(tmp_path / "part", data, [5, 6], SCHED, **kw)
     assert np.array_equal(rest["val_loss"], whole["val_loss"]) and np.array_equal(rest["mask2"], whole["mask2"])
-    final_a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)["ensemble"]
-    final_b = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)["ensemble"]
+    final_a = P.load_checkpoint(tmp_path / "whole" / "checkpoint.pt")["ensemble"]
+    final_b = P.load_checkpoint(tmp_path / "cut" / "checkpoint.pt")["ensemble"]
     assert all(torch.equal(x, y) for x, y in zip(final_a["m"] + final_a["v"], final_b["m"] + final_b["v"]))
 
 
@@ -199,7 +199,7 @@ def test_a_run_can_start_from_another_runs_dense_networks(tmp_path):
     assert np.array_equal(other["curve_val"][:, :5], main["curve_val"][:1, :5])
     a, b = P.state_weights(main, 0), P.state_weights(other, 0)
     assert all(np.array_equal(x[:1], y) for x, y in zip(a[0] + a[1], b[0] + b[1]))
-    dense = torch.load(tmp_path / "main" / "dense.pt", weights_only=False)
+    dense = P.load_checkpoint(tmp_path / "main" / "dense.pt")
     assert dense["seeds"] == [5, 6]
     assert other["batches"][0, 1:].tolist() == [3, 3]                      # the pruning rounds were trained
     # corrected bias pruning keeps every bias, the original mode does not
@@ -242,3 +242,19 @@ def test_run_pruning_validates_before_writing(tmp_path):
         with pytest.raises(ValueError, match=name):
             P.run_pruning(tmp_path / name, small_data(), [1], **args)
         assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_a_corrupt_checkpoint_is_reported_by_path(tmp_path, damage):
+    data = small_data(3)
+    kw = dict(max_batches=3, max_batches_dense=4)
+
+    def boom(r):
+        raise Interrupt
+    with pytest.raises(Interrupt):
+        P.run_pruning(tmp_path / "run", data, [5], SCHED, on_round=boom, **kw)
+    ckpt = tmp_path / "run" / "checkpoint.pt"
+    raw = ckpt.read_bytes()
+    ckpt.write_bytes(raw[: len(raw) // 3] if damage == "truncate" else b"not a checkpoint" * 100)
+    with pytest.raises(pipeline.ArtifactError, match="checkpoint .*checkpoint.pt is unreadable"):
+        P.run_pruning(tmp_path / "run", data, [5], SCHED, **kw)

@@ -184,6 +184,41 @@ def exchange_layout(wmask: np.ndarray, bmask: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------- the loop
 
+def _tensors(value: Any) -> Any:
+    """numpy arrays inside nested dicts / lists → torch tensors (so that a checkpoint holds tensors only)."""
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(value))
+    if isinstance(value, dict):
+        return {k: _tensors(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_tensors(v) for v in value]
+    return value
+
+
+def save_checkpoint(path: Path, content: Mapping[str, Any]) -> None:
+    """Write a resume point atomically: ``content`` (nested dicts and lists of tensors, numpy arrays and plain
+    numbers) with every numpy array stored as a tensor."""
+    pipeline.atomic_write(path, lambda tmp: torch.save(_tensors(dict(content)), tmp))
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Read a resume point without unpickling code (``torch.load(weights_only=True)``): the ``ensemble`` state
+    as tensors, the run's ``record`` with numpy arrays again. A corrupt file raises
+    :class:`helpers.pipeline.ArtifactError` naming it."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # zip, unpickling and OS errors all mean the same to the caller
+        raise pipeline.ArtifactError(f"checkpoint {path} is unreadable ({type(exc).__name__}: {exc}); delete the "
+                                     f"folder {Path(path).parent} to train the run again") from exc
+    record = ckpt.get("record", {})
+    for k, v in list(record.items()):
+        if isinstance(v, torch.Tensor):
+            record[k] = v.numpy()
+        elif isinstance(v, list):
+            record[k] = [t.numpy() if isinstance(t, torch.Tensor) else t for t in v]
+    return ckpt
+
+
 def _state_path(directory: Path, s: int) -> Path:
     return Path(directory) / f"state_{s:02d}.npz"
 
@@ -243,7 +278,7 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
     n_states = len(sparsity)
     ckpt_path = directory / "checkpoint.pt"
     if ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        ckpt = load_checkpoint(ckpt_path)
         ens = ens_mod.Ensemble.from_state_dict(ckpt["ensemble"], dev)
         rec = ckpt["record"]
         start = ckpt["rounds_done"]
@@ -259,11 +294,11 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
             record = {k: rec[k][:, :1] for k in ("val_loss", "test_loss", "train_slice_loss", "batches")}
             record.update(curves_val=rec["curves_val"][:1], curves_train=rec["curves_train"][:1])
             dense = dict(ensemble=ens.state_dict(), seeds=[int(s) for s in seeds], record=record)
-            pipeline.atomic_write(directory / "dense.pt", lambda tmp: torch.save(dense, tmp))
+            save_checkpoint(directory / "dense.pt", dense)
         prune_ensemble(ens, schedule[r], bias_pruning)
         rec["seconds"][r] = time.perf_counter() - t0
         ckpt = dict(ensemble=ens.state_dict(), record=rec, rounds_done=r + 1)
-        pipeline.atomic_write(ckpt_path, lambda tmp: torch.save(ckpt, tmp))
+        save_checkpoint(ckpt_path, ckpt)
         if on_round is not None:
             on_round(r)
 
@@ -350,7 +385,7 @@ def _dense_round_of(source: Path, seeds: Sequence[int], n_states: int, dev: torc
     path = source / "dense.pt"
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: the run in {source} has not finished its dense round")
-    dense = torch.load(path, map_location="cpu", weights_only=False)
+    dense = load_checkpoint(path)
     e = len(seeds)
     if list(dense["seeds"][:e]) != [int(s) for s in seeds]:
         raise ValueError(f"the dense networks in {source} were trained from seeds {dense['seeds'][:e]}, "

@@ -587,8 +587,9 @@ def adam_epsilon_effect(dense_checkpoint: Path, sizes: Sequence[int]) -> dict[st
     import torch
 
     from helpers import ensemble as ens_mod
+    from helpers import pruning
 
-    dense = torch.load(dense_checkpoint, map_location="cpu", weights_only=False)["ensemble"]
+    dense = pruning.load_checkpoint(dense_checkpoint)["ensemble"]
     steps = dense["steps"].double()
     n_w = len(dense["weights"])
     roots = []
