@@ -75,8 +75,6 @@ def scale(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return ((np.asarray(x, dtype=np.float64) - lo) / (hi - lo) - 0.5).astype(np.float32)
 
 
-_scale = scale
-
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Dataset:
@@ -115,11 +113,11 @@ class Dataset:
     # scaling -------------------------------------------------------------------------------------------
     def scale_inputs(self, x: np.ndarray) -> np.ndarray:
         """Raw inputs (n, 10) -> float32 scaled to [-0.5, 0.5] by the training ranges."""
-        return _scale(x, self.in_min, self.in_max)
+        return scale(x, self.in_min, self.in_max)
 
     def scale_outputs(self, y: np.ndarray) -> np.ndarray:
         """Raw outputs (n, 7) -> float32 scaled."""
-        return _scale(y, self.out_min, self.out_max)
+        return scale(y, self.out_min, self.out_max)
 
     def unscale_outputs(self, y: np.ndarray) -> np.ndarray:
         """Scaled outputs (n, 7) -> raw float64 (CGS units)."""

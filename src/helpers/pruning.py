@@ -79,10 +79,7 @@ def train_slice(s: int, n_train: int) -> np.ndarray:
 check_schedule = pipeline.check_schedule
 
 
-def check_threshold(threshold: float) -> float:
-    if not isinstance(threshold, (int, float, np.number)) or not np.isfinite(threshold) or threshold <= 0:
-        raise ValueError(f"parameter 'threshold' = {threshold!r} is invalid: it must be a finite number > 0")
-    return float(threshold)
+check_threshold = snapshot.check_threshold
 
 
 def check_bias_pruning(mode: str) -> str:
@@ -577,6 +574,14 @@ def _build(params: Mapping[str, Any], directory: Path, progress: bool, rounds: i
            dense_from: Path | None = None) -> Snapshot:
     if snapshot.is_snapshot(directory):                      # built by another process while we waited
         return load_states(directory, params["threshold"])
+    return train_in(params, directory, progress=progress, rounds=rounds, dense_from=dense_from)
+
+
+def train_in(params: Mapping[str, Any], directory: Path, progress: bool = False, rounds: int | None = None,
+             dense_from: Path | None = None, log: Callable[[str], None] | None = None) -> Snapshot:
+    """Train (or resume) the run of resolved ``params`` in ``directory``: load or build its data set, derive the
+    networks' seeds, record ``run.json`` and call :func:`run_pruning` (``progress``, ``rounds``, ``dense_from``,
+    ``log`` as there). The caller holds the folder's lock."""
     from helpers import data as data_mod
 
     ds = data_mod.load_or_build(params["n_trajectories"], params["data_seed"], progress=progress)
@@ -585,8 +590,10 @@ def _build(params: Mapping[str, Any], directory: Path, progress: bool, rounds: i
     kp = key_params(params)
     seeds = ens_mod.member_seeds(kp["seed"], kp["n_networks"], first=kp["first_network"])
     info = dict(kp, seeds=seeds, dense_from=None if dense_from is None else str(dense_from))
-    pipeline.atomic_write_bytes(directory / "run.json", json.dumps(info, indent=1).encode())
+    pipeline.atomic_write_bytes(Path(directory) / "run.json", json.dumps(info, indent=1).encode())
+    if log is not None:
+        log(f"data ready: {params['n_trajectories']:,} flights; training {kp['n_networks']} networks")
     return run_pruning(directory, arrays, seeds, params["schedule"], params["bias_pruning"], params["max_batches"],
                        kp["max_batches_dense"], params["threshold"], params["device"], progress=progress,
                        rounds=rounds, dense_from=dense_from, stopping=kp["stopping"], n_eval=kp["n_eval"],
-                       provenance=kp)
+                       provenance=kp, log=log)

@@ -56,6 +56,9 @@ SUMMARY, WEIGHTS, PROVENANCE, MANIFEST = "summary.npz", "weights.npz", "provenan
 SUMMARY_KEYS = ("sparsity", "schedule", "val_loss", "test_loss", "train_slice_loss", "batches", "seconds", "group",
                 "seeds", "round_start", "curve_val", "curve_train", "layers", "threshold")
 SCALER_KEYS = ("x_min", "x_max", "y_min", "y_max")
+#: Summary arrays with one row per network (besides the masks ``mask{i}``).
+PER_NETWORK_KEYS = ("val_loss", "test_loss", "train_slice_loss", "batches", "group", "seeds", "curve_val",
+                    "curve_train")
 #: Named data sets shipped with the book, relative to the repository root.
 SHIPPED = {"reference": "data/reference"}
 #: What the ``train`` command records about the sessions that trained a run (beside the run's snapshot).
@@ -70,13 +73,19 @@ class SnapshotError(pipeline.ArtifactError):
 
 # ------------------------------------------------------------------------------------------- selection
 
+def check_threshold(threshold: float) -> float:
+    """The selection's loss threshold as a float; ``ValueError`` unless it is a finite number > 0."""
+    if not isinstance(threshold, (int, float, np.number)) or not np.isfinite(threshold) or threshold <= 0:
+        raise ValueError(f"parameter 'threshold' = {threshold!r} is invalid: it must be a finite number > 0")
+    return float(threshold)
+
+
 def optimal_states(val_loss: np.ndarray, threshold: float) -> np.ndarray:
     """Index of the most pruned saved state with loss ≤ threshold, per network; −1 if none (dropped).
 
     ``val_loss``: (N, S), states ordered by increasing sparsity. Returns (N,) int64.
     """
-    if not isinstance(threshold, (int, float, np.number)) or not np.isfinite(threshold) or threshold <= 0:
-        raise ValueError(f"parameter 'threshold' = {threshold!r} is invalid: it must be a finite number > 0")
+    check_threshold(threshold)
     ok = np.asarray(val_loss) <= threshold
     last = ok.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1)
     return np.where(ok.any(axis=1), last, -1).astype(np.int64)
@@ -344,10 +353,6 @@ class Snapshot:
             out.append(bits.reshape(a + 1, b).astype(bool))
         return out
 
-    def has_weights(self, k: int, s: int) -> bool:
-        k, s = self._check(k, s)
-        return self.weights(k, s) is not None
-
     def weights(self, k: int, s: int) -> list[np.ndarray] | None:
         """Weights of network ``k`` at state ``s``: list of (n_i + 1, n_{i+1}) float32 in the exchange layout
         (bias row last, pruned entries 0), or None where this snapshot does not store them."""
@@ -405,8 +410,7 @@ class Snapshot:
         idx = [self._check(k, 0)[0] for k in networks]
         if not idx:
             raise ValueError("select() needs at least one network")
-        per_net = ("val_loss", "test_loss", "train_slice_loss", "batches", "group", "seeds", "curve_val",
-                   "curve_train") + tuple(f"mask{i}" for i in range(len(self.layers) - 1))
+        per_net = PER_NETWORK_KEYS + tuple(f"mask{i}" for i in range(len(self.layers) - 1))
         arrays = {k: (v[idx] if k in per_net else v) for k, v in self._a.items()}
         parent = self._weights
         return Snapshot(arrays, lambda k, s, masks: parent(idx[k], s, masks), self.provenance, self.path)
@@ -468,8 +472,8 @@ def merge(snaps: Sequence[Snapshot], provenance: Mapping[str, Any]) -> tuple[dic
     for other in snaps[1:]:
         if not (np.array_equal(other.sparsities, first.sparsities) and other.layers == first.layers):
             raise ValueError("snapshots to merge must have the same saved states and layers")
-    per_net = ("val_loss", "test_loss", "train_slice_loss", "batches", "seeds") + tuple(
-        f"mask{i}" for i in range(len(first.layers) - 1))
+    per_net = [k for k in PER_NETWORK_KEYS if k not in ("group", "curve_val", "curve_train")]
+    per_net += [f"mask{i}" for i in range(len(first.layers) - 1)]
     out = {k: np.concatenate([s._a[k] for s in snaps]) for k in per_net}
     width = max(s._a["curve_val"].shape[1] for s in snaps)
     for name in ("curve_val", "curve_train"):
@@ -530,8 +534,6 @@ def train(preset: str, work: Path, overrides: Mapping[str, Any], threads: int | 
     data set's provenance). Returns ``work``."""
     import torch
 
-    from helpers import data as data_mod
-    from helpers import ensemble as ens_mod
     from helpers import pruning
 
     names = [n for n in pipeline.SPECS if n not in ("preset", "n_null", "null_model", "convention")]
@@ -557,20 +559,12 @@ def train(preset: str, work: Path, overrides: Mapping[str, Any], threads: int | 
         print(time.strftime("%H:%M:%S"), line, flush=True)
 
     t0 = time.perf_counter()
-    log(f"data: {params['n_trajectories']:,} flights (data_seed {params['data_seed']})")
-    ds = data_mod.load_or_build(params["n_trajectories"], params["data_seed"], progress=False)
-    arrays = {k: getattr(ds, k) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}
-    arrays["scaler"] = dict(x_min=ds.in_min, x_max=ds.in_max, y_min=ds.out_min, y_max=ds.out_max)
-    log(f"data ready in {time.perf_counter() - t0:.0f} s; training {params['n_networks']} networks")
-    seeds = ens_mod.member_seeds(kp["seed"], kp["n_networks"], first=kp["first_network"])
     with pipeline.build_lock(work):
-        pruning.run_pruning(work, arrays, seeds, params["schedule"], params["bias_pruning"], params["max_batches"],
-                            kp["max_batches_dense"], params["threshold"], params["device"], stopping=kp["stopping"],
-                            n_eval=kp["n_eval"], log=log, provenance=kp)
+        snap = pruning.train_in(params, work, log=log)
     prov = json.loads(prov_path.read_text())
     prov["sessions"][-1].update(ended=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                 wall_seconds=round(time.perf_counter() - t0, 1))
-    prov["seeds"] = seeds
+    prov["seeds"] = [int(v) for v in snap.seeds]
     pipeline.atomic_write_bytes(prov_path, json.dumps(prov, indent=1).encode())
     log("done")
     return work
