@@ -1,4 +1,7 @@
 """Convergence measures: leave-one-out null Z-scores, significance profiles, profile distances."""
+import itertools
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,22 +36,83 @@ def test_leave_one_out_z_rejects_too_few_samples():
         convergence.leave_one_out_z(np.ones((2, 3)))
 
 
-def test_significance_profile_and_distances():
+def brute_force_mean_distance(profiles):
+    """Mean pairwise distance of rows, each re-normalised to unit length (the oracle for the fast version)."""
+    p = profiles / np.linalg.norm(profiles, axis=1, keepdims=True)
+    return np.mean([np.linalg.norm(p[i] - p[j]) for i, j in itertools.combinations(range(len(p)), 2)])
+
+
+def test_significance_profile():
     sp = convergence.significance_profile(np.array([[3.0, 4.0, np.nan], [0.0, 0.0, 0.0]]))
     assert np.allclose(sp[0, :2], [0.6, 0.8]) and np.isnan(sp[0, 2]) and np.isnan(sp[1]).all()
-    assert convergence.mean_pairwise_distance(np.array([[1.0, 2.0], [2.0, 4.0]])) == pytest.approx(0.0)
-    assert convergence.mean_pairwise_distance(np.array([[1.0, 0.0], [0.0, 1.0]])) == pytest.approx(np.sqrt(2))
-    # a column missing in one network is ignored for all
-    assert convergence.mean_pairwise_distance(np.array([[1.0, 0.0, 5.0], [1.0, 0.0, np.nan]])) == pytest.approx(0)
-    assert np.isnan(convergence.mean_pairwise_distance(np.ones((1, 3))))
 
 
-def test_tables_by_level():
-    z = pd.DataFrame(dict(network=[0, 1, 0, 1], sparsity=[0.5, 0.5, 0.9, 0.9], motif=["a", "a", "a", "a"],
-                          z=[1.0, 3.0, 2.0, np.nan]))
-    spread = convergence.spread_by_level(z)
-    assert spread.loc[spread.sparsity == 0.5, "z_sd"].item() == pytest.approx(np.sqrt(2))
-    assert spread.loc[spread.sparsity == 0.9, "n"].item() == 1
-    both = pd.concat([z.assign(motif="a"), z.assign(motif="b", z=[2.0, 6.0, 1.0, 1.0])])
-    dist = convergence.profile_distance_by_level(both, ("a", "b"))
-    assert dist.loc[dist.sparsity == 0.5, "distance"].item() == pytest.approx(0.0)
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10**6), k=st.integers(2, 6), k2=st.integers(1, 6), m=st.integers(2, 5))
+def test_permutation_test_matches_brute_force_enumeration(seed, k, k2, m):
+    rng = np.random.default_rng(seed)
+    real, pseudo = rng.normal(size=(k, m)), rng.normal(size=(k2, m))
+    out = convergence.profile_permutation_test(real, pseudo)
+    pooled = np.vstack([real, pseudo])
+    observed = brute_force_mean_distance(real)
+    subsets = list(itertools.combinations(range(k + k2), k))
+    below = sum(brute_force_mean_distance(pooled[list(c)]) <= observed + 1e-9 for c in subsets)
+    assert out["exact"] and out["n_subsets"] == len(subsets)
+    assert out["distance_real"] == pytest.approx(observed)
+    assert out["p_value"] == pytest.approx(below / len(subsets))
+    if k2 > 1:
+        assert out["distance_null"] == pytest.approx(brute_force_mean_distance(pseudo))
+
+
+def test_permutation_test_detects_a_shared_profile_and_not_noise():
+    rng = np.random.default_rng(1)
+    shared = np.array([5.0, 3.0, -4.0, 6.0, 2.0])
+    real = shared + rng.normal(scale=0.5, size=(8, 5))
+    pseudo = rng.normal(size=(8, 5))
+    agree = convergence.profile_permutation_test(real, pseudo)
+    assert agree["p_value"] == pytest.approx(1 / math.comb(16, 8))   # the real group is the tightest subset
+    assert agree["distance_real"] < 0.3 < agree["distance_null"]
+    # two groups of pure noise: p is uniform under the null hypothesis
+    ps = [convergence.profile_permutation_test(rng.normal(size=(6, 5)), rng.normal(size=(6, 5)))["p_value"]
+          for _ in range(200)]
+    assert 0.35 < np.mean(ps) < 0.65 and 0.02 < np.mean(np.array(ps) <= 0.1) < 0.2
+
+
+def test_permutation_test_sampled_when_enumeration_is_too_large():
+    rng = np.random.default_rng(2)
+    real, pseudo = rng.normal(size=(20, 4)) + 3.0, rng.normal(size=(20, 4))
+    out = convergence.profile_permutation_test(real, pseudo, n_permutations=500, seed=4)
+    assert not out["exact"] and out["n_subsets"] == 500 and out["p_value"] == pytest.approx(1 / 501)
+    assert out == convergence.profile_permutation_test(real, pseudo, n_permutations=500, seed=4)
+
+
+def test_permutation_test_uses_only_columns_defined_everywhere():
+    real = np.array([[1.0, 0.0, np.nan], [1.0, 0.1, 3.0]])
+    pseudo = np.array([[0.0, 1.0, 2.0]])
+    out = convergence.profile_permutation_test(real, pseudo)
+    assert out["motifs_used"] == 2
+    assert out["distance_real"] == pytest.approx(brute_force_mean_distance(real[:, :2]))
+    assert np.isnan(convergence.profile_permutation_test(real[:1], pseudo)["p_value"])
+    with pytest.raises(ValueError, match="same number of columns"):
+        convergence.profile_permutation_test(real, pseudo[:, :2])
+
+
+def test_spread_is_median_and_iqr_with_extreme_cells_apart():
+    z = pd.DataFrame(dict(network=[0, 1, 2, 3, 0, 1], sparsity=[0.5] * 4 + [0.9] * 2, motif="a",
+                          z=[1.0, 3.0, 2.0, -1300.0, 2.0, np.nan]))
+    spread = convergence.spread_by_level(z).set_index("sparsity")
+    assert spread.loc[0.5, "n"] == 4 and spread.loc[0.5, "n_extreme"] == 1
+    assert spread.loc[0.5, "z_median"] == 2.0 and spread.loc[0.5, "z_iqr"] == pytest.approx(1.0)
+    assert spread.loc[0.9, "n"] == 1 and spread.loc[0.9, "z_median"] == 2.0
+    assert convergence.median_iqr([1.0, 3.0, 2.0, -1300.0]) == "2.0 [1.5, 2.5] (+1 beyond ±100)"
+    assert convergence.median_iqr([np.nan]) == "—" and convergence.median_iqr([4.0]) == "4.0"
+
+
+def test_profile_test_by_level():
+    z = pd.DataFrame(dict(network=[0, 1, 0, 1] * 2, sparsity=[0.5, 0.5, 0.9, 0.9] * 2,
+                          motif=["a"] * 4 + ["b"] * 4, z=[1.0, 2.0, 1.0, 1.0, 2.0, 4.0, 1.0, -1.0]))
+    noise = z.assign(z=[0.3, -1.0, 2.0, 0.1, 1.0, 0.2, -0.5, 0.7])
+    out = convergence.profile_test_by_level(z, noise, ("a", "b")).set_index("sparsity")
+    assert out.loc[0.5, "distance_real"] == pytest.approx(0.0)
+    assert out.loc[0.9, "distance_real"] == pytest.approx(np.sqrt(2))
+    assert out.loc[0.5, "n_networks"] == 2 and out["exact"].all()

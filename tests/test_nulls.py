@@ -23,18 +23,21 @@ def layer_facts(masks):
     return [(tuple(np.flatnonzero(m[:-1].any(axis=1))), int(m[:-1].sum()), int(m[-1].sum())) for m in masks]
 
 
-def check_paper_null(real, null):
+def check_paper_null(real, null, outputs="live"):
     c = graph.clean(real)
     assert [a.shape for a in null] == [a.shape for a in c]
     assert layer_facts(null) == layer_facts(c)                 # live sources, weighted and bias edges per layer
     live = [np.flatnonzero(m[:-1].any(axis=1)) for m in c]
     for i, m in enumerate(null):
-        targets = live[i + 1] if i + 1 < len(c) else np.arange(m.shape[1])
+        if i + 1 < len(c):
+            targets = live[i + 1]
+        else:                                                   # outputs: the real network's live ones, or all
+            targets = np.flatnonzero(c[i].any(axis=0)) if outputs == "live" else np.arange(m.shape[1])
         off_cols = np.setdiff1d(np.arange(m.shape[1]), targets)
         assert not m[:, off_cols].any()                         # no edge into a node that is not live
         has_in = m.any(axis=0)[targets]
-        if i + 1 < len(c):
-            assert has_in.all()                                 # every live hidden node keeps an input
+        if i + 1 < len(c) or outputs == "live":
+            assert has_in.all()                                 # every live node keeps an input
         else:
             assert has_in.sum() >= c[i].any(axis=0).sum()       # outputs: at least as covered as the real one
     assert all(np.array_equal(a, b) for a, b in zip(graph.clean(null), null))   # nulls are clean
@@ -42,11 +45,41 @@ def check_paper_null(real, null):
 
 @settings(max_examples=50, deadline=None)
 @given(seed=st.integers(0, 2**31), sizes=st.lists(st.integers(1, 7), min_size=2, max_size=5),
-       density=st.floats(0.05, 0.95), bias_density=st.floats(0.0, 1.0))
-def test_paper_null_keeps_what_it_should(seed, sizes, density, bias_density):
+       density=st.floats(0.05, 0.95), bias_density=st.floats(0.0, 1.0), outputs=st.sampled_from(nulls.OUTPUT_RULES))
+def test_paper_null_keeps_what_it_should(seed, sizes, density, bias_density, outputs):
     real = random_network(np.random.default_rng(seed), sizes, density, bias_density)
-    for null in nulls.sample_null(real, 5, "paper", seed=seed % 1000):
-        check_paper_null(real, null)
+    for null in nulls.sample_null(real, 5, "paper", seed=seed % 1000, outputs=outputs):
+        check_paper_null(real, null, outputs)
+
+
+def network_with_a_cut_off_output():
+    """4-5-3 network, everything present except any input (weight or bias) of output 2."""
+    m0, m1 = np.ones((5, 5), bool), np.ones((6, 3), bool)
+    m1[:, 2] = False
+    m1[:3, :2] = False                                          # sparse enough that the null has choices
+    return [m0, m1]
+
+
+def test_live_rule_never_wires_a_cut_off_output_and_the_original_rule_does():
+    real = network_with_a_cut_off_output()
+    live = nulls.sample_null(real, 200, "paper", seed=1, outputs="live")
+    everything = nulls.sample_null(real, 200, "paper", seed=1, outputs="all")
+    assert not any(null[1][:, 2].any() for null in live)
+    assert sum(null[1][:, 2].any() for null in everything) > 50      # the original's rule rewires it
+    for null in everything:
+        check_paper_null(real, null, "all")
+    # the degree-preserving null keeps output 2's in-degree 0 under either rule
+    for rule in nulls.OUTPUT_RULES:
+        assert not any(null[1][:, 2].any() for null in nulls.sample_null(real, 20, "degree", seed=1, outputs=rule))
+
+
+@pytest.mark.parametrize("model", nulls.MODELS)
+def test_both_output_rules_agree_while_every_output_is_live(model):
+    real = random_network(np.random.default_rng(5), (6, 8, 4), 0.5, 1.0)
+    assert graph.clean(real)[-1].any(axis=0).all()
+    a = nulls.null_counts(real, 30, model, seed=2, outputs="live")
+    b = nulls.null_counts(real, 30, model, seed=2, outputs="all")
+    assert np.array_equal(a, b)
 
 
 def test_paper_null_bias_only_targets():
@@ -142,6 +175,8 @@ def test_bad_arguments():
         nulls.sample_null(real, 0)
     with pytest.raises(ValueError, match="seed"):
         nulls.sample_null(real, 2, seed=-1)
+    with pytest.raises(ValueError, match="outputs = 'some'"):
+        nulls.null_counts(real, 2, outputs="some")
     with pytest.raises(ValueError, match="layer 1"):
         nulls.sample_null([real[0], real[1][:-1]], 2)
 

@@ -1,4 +1,5 @@
 """The prose helpers: formatted text without quotes, glued under its name."""
+import ast
 import math
 
 import IPython.core.formatters as formatters
@@ -7,14 +8,16 @@ import pytest
 from helpers import prose
 
 
-def test_text_displays_without_quotes():
-    bundle, _ = formatters.format_display_data(prose.fmt(0.931, ".1%"))
-    assert bundle["text/plain"] == "93.1%"
+def test_glued_text_reads_back_as_the_text():
+    # myst-nb pastes ``ast.literal_eval`` of the stored text/plain; "20,000" must not turn into a tuple
+    for text in (prose.fmt(20_000, ",d"), prose.fmt(0.931, ".1%"), prose.words([1, 2])):
+        bundle, _ = formatters.format_display_data(text)
+        assert ast.literal_eval(bundle["text/plain"]) == text
 
 
 @pytest.mark.parametrize("value, spec, expected", [
     (3.2e-4, ".1e", "3.2 × 10⁻⁴"), (12345, ",d", "12,345"), (0.93, ".0%", "93%"), (2.5e6, ".2e", "2.50 × 10⁶"),
-    (math.nan, ".1f", "n/a"), (None, "", "n/a"), (1.25, ".1f", "1.2")])
+    (7.8e-5, ".2g", "7.8 × 10⁻⁵"), (0.05, ".2g", "0.05"), (math.nan, ".1f", "n/a"), (None, "", "n/a"), (1.25, ".1f", "1.2")])
 def test_fmt(value, spec, expected):
     assert prose.fmt(value, spec) == expected
 
@@ -30,6 +33,6 @@ def test_say_glues_the_formatted_text(monkeypatch):
     glued = {}
     import myst_nb
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: (value, display)}))
-    assert prose.say("loss", 3.2e-4, ".1e") == "3.2 × 10⁻⁴"
-    assert prose.say("verdict", "exceeds") == "exceeds"
+    assert prose.say("loss", 3.2e-4, ".1e") is None
+    prose.say("verdict", "exceeds")
     assert glued == {"loss": ("3.2 × 10⁻⁴", False), "verdict": ("exceeds", False)}

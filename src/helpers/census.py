@@ -1,13 +1,16 @@
 """The motif census of a pruned ensemble: Z-scores of every network at every saved state, cached as an artifact.
 
 For each network e and saved state s of the pruning run, the cleaned network is scored against ``n_null``
-null networks in both counting conventions (one null sample, counted once, read in both conventions; seeds from
-:func:`helpers.stats.derive_seed`, Z-scores as :func:`helpers.stats.zscores` computes them). Beside every real network
-one of its own null samples is scored against the remaining ones (leave-one-out): a *pseudo-real* random
-network that shows what the ensemble's statistics look like when there is no structure at all.
+null networks of **both** null models (:data:`helpers.nulls.MODELS`: the original's ``paper`` null and the
+degree-preserving ``degree`` null), each in both counting conventions (one null sample per model, counted once,
+read in both conventions; seeds from :func:`helpers.stats.derive_seed`, Z-scores as :func:`helpers.stats.zscores`
+computes them; which outputs a null may wire is the parameter ``null_outputs``). Beside every real network one
+of its own null samples is scored against the remaining ones (leave-one-out): a *pseudo-real* random network
+that shows what the ensemble's statistics look like when there is no structure at all.
 
-Artifact ``pipeline.artifact_dir("census", ...)``: ``z.csv`` (columns network, state, sparsity, convention,
-motif, real, null_mean, null_sd, z, sp) and ``noise.csv`` (network, state, sparsity, convention, motif, z, sp).
+Artifact ``pipeline.artifact_dir("census", ...)``: ``z.csv`` (columns network, state, sparsity, null,
+convention, motif, real, null_mean, null_sd, z, sp) and ``noise.csv`` (network, state, sparsity, null,
+convention, motif, z, sp).
 """
 from __future__ import annotations
 
@@ -26,9 +29,9 @@ Z_MOTIFS = tuple(m for m in motifs.MOTIFS if m != "edges")
 
 def key_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """What determines the census: the ensemble analysed (:func:`helpers.pruning.analysed_key`), the master seed,
-    the null model and its size."""
+    the number of null networks and which outputs they may wire."""
     return dict(pruning.analysed_key(params), seed=params["seed"], n_null=params["n_null"],
-                null_model=params["null_model"])
+                null_outputs=params["null_outputs"])
 
 
 def _write_csv(path, frame: pd.DataFrame) -> None:
@@ -36,10 +39,11 @@ def _write_csv(path, frame: pd.DataFrame) -> None:
 
 
 def census(params: Mapping[str, Any], progress: bool = False) -> dict[str, pd.DataFrame]:
-    """Z-scores of every network × saved state (both conventions) and of one pseudo-real null per cell.
+    """Z-scores of every network × saved state (both null models, both conventions) and of one pseudo-real null
+    per cell.
 
     params: resolved chapter parameters (those of :func:`helpers.pruning.analysed` plus ``n_null``,
-    ``null_model``). Returns ``{"z": ..., "noise": ..., "states": states}`` (DataFrames as in the module doc).
+    ``null_outputs``). Returns ``{"z": ..., "noise": ..., "states": states}`` (DataFrames as in the module doc).
     """
     if params["n_null"] < 4:
         raise ValueError(f"parameter 'n_null' = {params['n_null']} is invalid: the census needs at least 4")
@@ -71,17 +75,20 @@ def _compute(states: Mapping[str, np.ndarray], params: Mapping[str, Any], progre
         sparsity = float(states["sparsity"][s])
         cleaned = graph.clean(pruning.exchange_masks(states, e, s))
         real = motifs.count_raw(cleaned)
-        null_raw = nulls.null_counts(cleaned, params["n_null"], params["null_model"],
-                                     stats.derive_seed(params["seed"], e, sparsity))
-        for convention in CONVENTIONS:                   # one null sample, both conventions
-            null = motifs.project(null_raw, convention)
-            table = stats.table(motifs.project(real, convention), null).loc[list(Z_MOTIFS)].reset_index()
-            z_frames.append(table.assign(network=e, state=s, sparsity=sparsity, convention=convention))
-            pseudo_z = convergence.leave_one_out_z(null[:, columns])[0]
-            noise_frames.append(pd.DataFrame(dict(motif=Z_MOTIFS, z=pseudo_z,
-                                                  sp=convergence.significance_profile(pseudo_z),
-                                                  network=e, state=s, sparsity=sparsity, convention=convention)))
-    order = ["network", "state", "sparsity", "convention", "motif"]
+        for model in nulls.MODELS:
+            null_raw = nulls.null_counts(cleaned, params["n_null"], model,
+                                         stats.derive_seed(params["seed"], e, sparsity),
+                                         outputs=params["null_outputs"])
+            cell = dict(network=e, state=s, sparsity=sparsity, null=model)
+            for convention in CONVENTIONS:               # one null sample, both conventions
+                null = motifs.project(null_raw, convention)
+                table = stats.table(motifs.project(real, convention), null).loc[list(Z_MOTIFS)].reset_index()
+                z_frames.append(table.assign(**cell, convention=convention))
+                pseudo_z = convergence.leave_one_out_z(null[:, columns])[0]
+                noise_frames.append(pd.DataFrame(dict(motif=Z_MOTIFS, z=pseudo_z,
+                                                      sp=convergence.significance_profile(pseudo_z),
+                                                      **cell, convention=convention)))
+    order = ["network", "state", "sparsity", "null", "convention", "motif"]
     z = pd.concat(z_frames, ignore_index=True)
     noise = pd.concat(noise_frames, ignore_index=True)
     return (z[order + [c for c in z.columns if c not in order]], noise[order + ["z", "sp"]])

@@ -6,14 +6,24 @@ Two yardsticks, both in Z units so that networks of different sizes compare:
   (leave-one-out), has Z-scores of pure sampling noise. Their spread is what "no common structure" looks like.
 * **Profile distance.** The significance profile SP = Z/‖Z‖ (Milo et al. 2004) removes the
   overall scale; the mean pairwise Euclidean distance between the networks' profiles is small when they
-  share one profile, and about √2 for unrelated random directions.
+  share one profile, and about √2 for unrelated random directions. :func:`profile_permutation_test` asks
+  whether the real networks' profiles lie closer together than the pseudo-real (null) networks' do.
+
+Centre and spread are the median and the interquartile range, which one network with an extreme Z cannot move.
+A Z beyond ±:data:`EXTREME_Z` comes from a null whose sd is tiny (a count that nearly every null network shares),
+so that Z measures the null's narrowness more than the real network; such cells are counted separately and left
+out of the centre and spread.
 """
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pandas as pd
+
+#: |Z| beyond which a cell is reported separately, not folded into medians and spreads.
+EXTREME_Z = 100.0
 
 
 def leave_one_out_z(null_counts: np.ndarray) -> np.ndarray:
@@ -49,43 +59,115 @@ def significance_profile(z: np.ndarray) -> np.ndarray:
         return np.where(norm > 0, z / norm, np.nan)
 
 
-def mean_pairwise_distance(profiles: np.ndarray) -> float:
-    """Mean Euclidean distance between all pairs of rows of ``profiles`` (k, m).
+def spread_by_level(z_long: pd.DataFrame, by: tuple[str, ...] = ("sparsity", "motif"),
+                    extreme: float = EXTREME_Z) -> pd.DataFrame:
+    """Centre and spread of Z across networks per group (by default per (sparsity, motif)).
 
-    Only the columns finite in every row are used, and the rows are re-normalised to unit length on them, so
-    that a motif missing in one network does not bias the distance. NaN if k < 2 or no column is usable.
+    z_long: columns ``network``, ``z`` and those of ``by``. Returns the ``by`` columns and n (networks with a
+    defined Z), n_extreme (of those, how many have |Z| > ``extreme``), and over the other n − n_extreme:
+    z_median, z_q25, z_q75 (quartiles, linear interpolation) and z_iqr = z_q75 − z_q25 (NaN where none is left).
     """
-    profiles = np.asarray(profiles, dtype=np.float64)
-    if profiles.ndim != 2 or profiles.shape[0] < 2:
-        return float("nan")
-    usable = np.all(np.isfinite(profiles), axis=0)
-    if not usable.any():
-        return float("nan")
-    p = significance_profile(profiles[:, usable])
-    dists = [np.linalg.norm(p[i] - p[j]) for i, j in itertools.combinations(range(len(p)), 2)]
-    dists = [d for d in dists if np.isfinite(d)]
-    return float(np.mean(dists)) if dists else float("nan")
+    defined = z_long.dropna(subset=["z"])
+    rows = []
+    for key, group in defined.groupby(list(by)):
+        z = group["z"].to_numpy(dtype=np.float64)
+        ordinary = z[np.abs(z) <= extreme]
+        q25, median, q75 = (np.quantile(ordinary, [0.25, 0.5, 0.75]) if len(ordinary)
+                            else (np.nan, np.nan, np.nan))
+        rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,)), n=len(z),
+                         n_extreme=int(len(z) - len(ordinary)), z_median=median, z_q25=q25, z_q75=q75,
+                         z_iqr=q75 - q25))
+    columns = [*by, "n", "n_extreme", "z_median", "z_q25", "z_q75", "z_iqr"]
+    return pd.DataFrame(rows, columns=columns)
 
 
-def spread_by_level(z_long: pd.DataFrame) -> pd.DataFrame:
-    """Across-network mean and sd of Z per (sparsity, motif).
+def median_iqr(values, extreme: float = EXTREME_Z, spec: str = ".1f") -> str:
+    """``"median [q25, q75]"`` of the defined values with |value| ≤ ``extreme``, formatted with ``spec``, with
+    ``" (+k beyond ±extreme)"`` when k values were left out; ``"—"`` when no value is defined."""
+    z = pd.Series(values, dtype=np.float64).dropna().to_numpy()
+    ordinary = z[np.abs(z) <= extreme]
+    text = "—"
+    if len(ordinary):
+        q25, median, q75 = np.quantile(ordinary, [0.25, 0.5, 0.75])
+        text = f"{median:{spec}} [{q25:{spec}}, {q75:{spec}}]" if len(ordinary) > 1 else f"{median:{spec}}"
+    if len(ordinary) < len(z):
+        text += f" (+{len(z) - len(ordinary)} beyond ±{extreme:g})"
+    return text
 
-    z_long: columns ``network, sparsity, motif, z``. Returns columns sparsity, motif, n (networks with a
-    defined Z), z_mean, z_sd (ddof = 1).
+
+def _within_distances(distance: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Mean pairwise distance within each subset: distance (n, n) symmetric with zero diagonal, members (P, n)
+    0/1 rows with k ones each. Returns (P,) = xᵀ D x / (k (k − 1)) per row x."""
+    x = members.astype(np.float64)
+    k = x[0].sum()
+    return ((x @ distance) * x).sum(axis=1) / (k * (k - 1))
+
+
+def profile_permutation_test(real: np.ndarray, pseudo: np.ndarray, n_permutations: int = 20_000,
+                             seed: int = 0) -> dict:
+    """Are the real networks' significance profiles closer to each other than random networks' are?
+
+    real: (k, m) Z-scores (or profiles) of k ≥ 2 real networks; pseudo: (k2, m) those of k2 ≥ 1 pseudo-real
+    networks. Only the columns finite in every row of both are used, each row re-normalised to unit length on
+    them. The statistic is the mean pairwise Euclidean distance among the k real profiles. Under the null
+    hypothesis that real and pseudo-real profiles are exchangeable, every k-subset of the pooled k + k2 rows is an
+    equally likely "real" group; the p-value is the fraction of subsets whose mean distance is ≤ the observed one
+    (one-sided: small = real networks agree). All C(k + k2, k) subsets are enumerated when there are at most
+    ``n_permutations`` of them (exact test; the smallest possible p is 1 / C(k + k2, k)); otherwise
+    ``n_permutations`` random subsets are drawn with ``seed`` and p = (1 + #≤) / (1 + n_permutations).
+
+    Returns dict distance_real, distance_null (mean pairwise distance among the pseudo-real profiles), p_value,
+    n_subsets, exact (bool), motifs_used (number of columns), all NaN / 0 when fewer than 2 real rows or no
+    usable column.
     """
-    grouped = z_long.dropna(subset=["z"]).groupby(["sparsity", "motif"])["z"]
-    return grouped.agg(n="count", z_mean="mean", z_sd="std").reset_index()
+    real, pseudo = np.asarray(real, dtype=np.float64), np.asarray(pseudo, dtype=np.float64)
+    if real.ndim != 2 or pseudo.ndim != 2 or real.shape[1] != pseudo.shape[1]:
+        raise ValueError(f"real and pseudo must be 2-D with the same number of columns; got {real.shape} and "
+                         f"{pseudo.shape}")
+    pooled = np.vstack([real, pseudo])
+    usable = np.all(np.isfinite(pooled), axis=0)
+    k, total = len(real), len(pooled)
+    empty = dict(distance_real=np.nan, distance_null=np.nan, p_value=np.nan, n_subsets=0, exact=False,
+                 motifs_used=int(usable.sum()))
+    if k < 2 or len(pseudo) < 1 or not usable.any():
+        return empty
+    profiles = significance_profile(pooled[:, usable])
+    if not np.isfinite(profiles).all():             # a row with all usable Zs zero has no direction
+        return empty
+    distance = np.linalg.norm(profiles[:, None, :] - profiles[None, :, :], axis=-1)
+    observed = _within_distances(distance, np.arange(total)[None, :] < k)[0]
+    n_all = math.comb(total, k)
+    if n_all <= n_permutations:
+        members = np.zeros((n_all, total), dtype=bool)
+        for row, subset in enumerate(itertools.combinations(range(total), k)):
+            members[row, list(subset)] = True
+        below = int((_within_distances(distance, members) <= observed + 1e-12).sum())
+        p, n_subsets, exact = below / n_all, n_all, True
+    else:
+        rng = np.random.default_rng(seed)
+        order = np.argsort(rng.random((n_permutations, total)), axis=1)
+        members = order < k
+        below = int((_within_distances(distance, members) <= observed + 1e-12).sum())
+        p, n_subsets, exact = (1 + below) / (1 + n_permutations), n_permutations, False
+    null_part = distance[k:, k:]
+    k2 = len(pseudo)
+    distance_null = null_part.sum() / (k2 * (k2 - 1)) if k2 > 1 else np.nan
+    return dict(distance_real=float(observed), distance_null=float(distance_null), p_value=float(p),
+                n_subsets=int(n_subsets), exact=bool(exact), motifs_used=int(usable.sum()))
 
 
-def profile_distance_by_level(z_long: pd.DataFrame, motifs: tuple[str, ...]) -> pd.DataFrame:
-    """Mean pairwise distance between networks' significance profiles at every sparsity level.
-
-    z_long: columns ``network, sparsity, motif, z`` (one convention). Returns columns sparsity, n_networks,
-    distance.
-    """
+def profile_test_by_level(z_long: pd.DataFrame, noise_long: pd.DataFrame, motifs: tuple[str, ...],
+                          seed: int = 0, n_permutations: int = 20_000) -> pd.DataFrame:
+    """:func:`profile_permutation_test` at every sparsity level: real networks' Zs (``z_long``) against the
+    pseudo-real networks' (``noise_long``; both with columns network, sparsity, motif, z, one null model and
+    convention). Returns columns sparsity, n_networks, motifs_used, distance_real, distance_null, p_value,
+    exact."""
     rows = []
     for sparsity, level in z_long[z_long["motif"].isin(motifs)].groupby("sparsity"):
-        wide = level.pivot(index="network", columns="motif", values="z").reindex(columns=list(motifs))
-        rows.append(dict(sparsity=sparsity, n_networks=len(wide),
-                         distance=mean_pairwise_distance(significance_profile(wide.to_numpy()))))
-    return pd.DataFrame(rows)
+        noise = noise_long[np.isclose(noise_long["sparsity"], sparsity) & noise_long["motif"].isin(motifs)]
+        wide = [frame.pivot(index="network", columns="motif", values="z").reindex(columns=list(motifs))
+                for frame in (level, noise)]
+        test = profile_permutation_test(wide[0].to_numpy(), wide[1].to_numpy(), n_permutations, seed)
+        rows.append(dict(sparsity=sparsity, n_networks=len(wide[0]), **test))
+    columns = ["sparsity", "n_networks", "motifs_used", "distance_real", "distance_null", "p_value", "exact"]
+    return pd.DataFrame(rows)[columns] if rows else pd.DataFrame(columns=columns)

@@ -3,12 +3,16 @@
 B1/B2 are the ``paper`` convention of :mod:`helpers.motifs`, B3 the ``original`` bias pruning and B4 the
 training-slice loss of :mod:`helpers.pruning`. This module adds what those cannot express: the mislabelled
 columns of the released tables (B5), re-analysing the same networks many times (B6), and the factorial
-overflow of the early bi-parallel formula (B7).
+overflow of the early bi-parallel formula (B7), on one network's count and on its Z-score against its nulls.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
+
+from helpers import graph, nulls
 
 #: B5: the label each true motif column carried in the original's released per-sparsity tables.
 RELEASED_LABEL = {
@@ -26,22 +30,53 @@ def released_layout(z_wide: pd.DataFrame) -> pd.DataFrame:
     return z_wide.rename(columns=RELEASED_LABEL)
 
 
-def biparallel_with_overflow(masks: list[np.ndarray]) -> dict[str, int]:
+def biparallel_with_overflow(masks: Sequence[np.ndarray]) -> dict[str, int]:
     """Bi-parallel count as the early original computed it (B7) next to the exact count.
 
     The early formula evaluated C(P, 2) = P! / (2! (P−2)!) in float64; for P ≥ 171 the factorials overflow to
     inf, inf/inf is NaN, and a NaN-ignoring sum dropped those node pairs. masks: exchange layout (SPEC §5).
-    Returns ``exact``, ``with_b7`` (the sum without the overflowing pairs) and ``dropped_pairs``.
+    Returns ``exact``, ``with_b7`` (the sum without the overflowing pairs), ``dropped_pairs``, ``pairs`` (all
+    node pairs (a, c) two layers apart, bias sources included) and ``max_paths`` (the largest P of any pair).
     """
-    exact = with_b7 = dropped = 0
+    exact = with_b7 = dropped = n_pairs = max_paths = 0
     for upper, lower in zip(masks[:-1], masks[1:]):
-        paths = upper.astype(np.int64) @ lower[:-1].astype(np.int64)   # P[a, c]: a → b → c paths
+        # P[a, c]: a → b → c paths. A float64 product is exact here (entries ≤ the layer width, far below 2**53)
+        # and uses BLAS, which an int64 product does not.
+        paths = (np.asarray(upper, np.float64) @ np.asarray(lower[:-1], np.float64)).astype(np.int64)
         pairs = paths * (paths - 1) // 2
         overflow = paths >= FACTORIAL_OVERFLOW
         exact += int(pairs.sum())
         with_b7 += int(pairs[~overflow].sum())
         dropped += int(overflow.sum())
-    return dict(exact=exact, with_b7=with_b7, dropped_pairs=dropped)
+        n_pairs += paths.size
+        max_paths = max(max_paths, int(paths.max(initial=0)))
+    return dict(exact=exact, with_b7=with_b7, dropped_pairs=dropped, pairs=n_pairs, max_paths=max_paths)
+
+
+def _z(real: float, null: np.ndarray) -> float:
+    sd = null.std(ddof=1)
+    return float((real - null.mean()) / sd) if sd > 0 else float("nan")
+
+
+def biparallel_z_with_overflow(masks: Sequence[np.ndarray], n_null: int, seed: int = 0, model: str = "paper",
+                               outputs: str = "live") -> dict[str, float]:
+    """B7 on a Z-score: the bi-parallel Z of one network against its nulls, exact and with every count (the real
+    network's and each null's) computed as the early formula did (:func:`biparallel_with_overflow`).
+
+    The real network is cleaned first; the nulls are those of :func:`helpers.nulls.sample_null` for these
+    arguments (the census's, for the census's seed). Z as :func:`helpers.stats.table` computes it (sample sd,
+    NaN where sd = 0). Returns ``z_exact``, ``z_b7``, ``dropped_real`` and ``dropped_null`` (pairs dropped in
+    the real network and in all nulls together) and ``max_paths`` (the largest path count of any pair in the
+    real network or its nulls).
+    """
+    cleaned = graph.clean(masks)
+    real = biparallel_with_overflow(cleaned)
+    null = [biparallel_with_overflow(m) for m in nulls.sample_null(cleaned, n_null, model, seed, outputs=outputs)]
+    exact = np.array([n["exact"] for n in null], dtype=np.float64)
+    b7 = np.array([n["with_b7"] for n in null], dtype=np.float64)
+    return dict(z_exact=_z(real["exact"], exact), z_b7=_z(real["with_b7"], b7),
+                dropped_real=real["dropped_pairs"], dropped_null=int(sum(n["dropped_pairs"] for n in null)),
+                max_paths=max([real["max_paths"]] + [n["max_paths"] for n in null]))
 
 
 def repeated_rows_spread(values: np.ndarray, n_rows: int, n_distinct: int, seed: int = 0) -> dict[str, float]:

@@ -2,8 +2,11 @@
 
 Both models start from the *cleaned* real network (:func:`helpers.graph.clean`) and work per layer on its live
 nodes only: the live sources of layer i are its neurons with an outgoing edge (S_i of them), its targets are
-the live neurons of layer i+1 (T_i = S_{i+1}; for the output layer all n_L outputs). E_i = weighted edges,
-B_i = bias edges of layer i. Nodes that are not live never receive an edge.
+the live neurons of layer i+1 (T_i = S_{i+1}). The targets of the output layer depend on ``outputs``:
+``"live"`` (ours, the default) keeps the outputs with an incoming edge in the cleaned real network, ``"all"``
+(the original's rule, SPEC §6) all n_L outputs, so that an output the real network has cut off may be wired
+again in the null. The two agree while every output is live, as for all of the original's networks. E_i =
+weighted edges, B_i = bias edges of layer i. Nodes that are not live never receive an edge.
 
 ``paper`` (SPEC §6, the original's null; not degree-preserving). Per layer, independently:
 
@@ -49,6 +52,8 @@ from . import graph, motifs
 from .motifs import _ONE, _ZERO, _count_into, _count_packed, _popcount
 
 MODELS = ("paper", "degree")
+#: Which output neurons a null may wire: those live in the real network, or all (the original's rule).
+OUTPUT_RULES = ("live", "all")
 #: Curveball samples held at once by :func:`null_counts` before they are counted in parallel.
 DEGREE_BATCH = 64
 
@@ -56,7 +61,8 @@ DEGREE_BATCH = 64
 @dataclass(frozen=True)
 class NullSpec:
     """What a null keeps of a real network. ``live[i]``: int64 indices of layer i's live neurons (the output
-    layer: all); ``sizes`` = (S_0, ..., S_{L-1}, n_L) compact neuron counts; ``edges`` / ``bias_edges``: int64
+    layer: as ``outputs`` says, see :func:`prepare`); ``sizes`` = (S_0, ..., S_{L-1}, T_{L-1}) compact neuron
+    counts; ``edges`` / ``bias_edges``: int64
     (L,) weighted and bias edge counts; ``packed``: the cleaned real network restricted to live nodes, packed
     (see :func:`helpers.motifs.layout`); ``full_sizes``: the original (n_0, ..., n_L)."""
 
@@ -68,12 +74,16 @@ class NullSpec:
     full_sizes: tuple
 
 
-def prepare(masks: Sequence[np.ndarray]) -> NullSpec:
-    """Clean a network and extract what both null models keep (:class:`NullSpec`)."""
+def prepare(masks: Sequence[np.ndarray], outputs: str = "live") -> NullSpec:
+    """Clean a network and extract what both null models keep (:class:`NullSpec`); ``outputs`` is one of
+    :data:`OUTPUT_RULES` (see the module doc)."""
+    if outputs not in OUTPUT_RULES:
+        raise ValueError(f"outputs = {outputs!r} must be one of {OUTPUT_RULES}")
     m = graph.clean(masks)
     n = graph.sizes(m)
     L = len(m)
-    live = [np.flatnonzero(m[i][:-1].any(axis=1)) for i in range(L)] + [np.arange(n[L])]
+    targets = np.flatnonzero(m[-1].any(axis=0)) if outputs == "live" else np.arange(n[L])
+    live = [np.flatnonzero(m[i][:-1].any(axis=1)) for i in range(L)] + [targets]
     compact = []
     for i in range(L):
         rows = np.append(live[i], n[i])                       # live neurons + bias row
@@ -401,11 +411,14 @@ def _weighted_difference(a, b, n, off):
 
 # ------------------------------------------------------------------------------------------------ API
 
-def _check(n: int, model: str, seed: int, trades_per_row: float, burn_in_per_row: float) -> None:
+def _check(n: int, model: str, seed: int, trades_per_row: float, burn_in_per_row: float,
+           outputs: str = "live") -> None:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n = {n!r} must be a positive integer (number of null networks)")
     if model not in MODELS:
         raise ValueError(f"model {model!r} must be one of {MODELS}")
+    if outputs not in OUTPUT_RULES:
+        raise ValueError(f"outputs = {outputs!r} must be one of {OUTPUT_RULES}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
         raise ValueError(f"seed = {seed!r} must be an integer in [0, 2**32)")
     if not (trades_per_row > 0 and burn_in_per_row >= 0):
@@ -437,26 +450,28 @@ def _run(spec: NullSpec, n: int, model: str, seed: int, trades_per_row: float, b
 
 
 def sample_null(masks: Sequence[np.ndarray], n: int, model: str = "paper", seed: int = 0,
-                trades_per_row: float = 5.0, burn_in_per_row: float = 20.0) -> list[list[np.ndarray]]:
+                trades_per_row: float = 5.0, burn_in_per_row: float = 20.0, outputs: str = "live"
+                ) -> list[list[np.ndarray]]:
     """``n`` null networks of a real network, each a list of ``bool`` masks in the full exchange layout.
 
     model: ``"paper"`` (the original's null) or ``"degree"`` (Curveball; ``trades_per_row`` and
-    ``burn_in_per_row`` set its chain, ignored by ``paper``). The real network is cleaned first. Deterministic
-    for a given seed.
+    ``burn_in_per_row`` set its chain, ignored by ``paper``); outputs: which output neurons the null may wire
+    (:data:`OUTPUT_RULES`; ``degree`` keeps every degree, so it never wires a cut-off output and both rules give
+    the same samples). The real network is cleaned first. Deterministic for a given seed.
     """
-    _check(n, model, seed, trades_per_row, burn_in_per_row)
-    spec = prepare(masks)
+    _check(n, model, seed, trades_per_row, burn_in_per_row, outputs)
+    spec = prepare(masks, outputs)
     samples, _ = _run(spec, n, model, seed, trades_per_row, burn_in_per_row, keep=True, count=False)
     return [expand(spec, s) for s in samples]
 
 
 def null_counts(masks: Sequence[np.ndarray], n: int, model: str = "paper", seed: int = 0,
-                trades_per_row: float = 5.0, burn_in_per_row: float = 20.0) -> np.ndarray:
+                trades_per_row: float = 5.0, burn_in_per_row: float = 20.0, outputs: str = "live") -> np.ndarray:
     """Raw motif counts (int64 (n, 12), columns :data:`helpers.motifs.RAW`, both conventions) of the same ``n``
     null networks :func:`sample_null` returns for these arguments, without building them in memory.
     Select one convention with :func:`helpers.motifs.project`."""
-    _check(n, model, seed, trades_per_row, burn_in_per_row)
-    spec = prepare(masks)
+    _check(n, model, seed, trades_per_row, burn_in_per_row, outputs)
+    spec = prepare(masks, outputs)
     _, raw = _run(spec, n, model, seed, trades_per_row, burn_in_per_row, keep=False, count=True)
     return raw
 

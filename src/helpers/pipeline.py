@@ -99,7 +99,10 @@ SPECS: dict[str, Spec] = {
     "n_analysed": Spec(int, 1, 100_000, doc="how many of the reference ensemble's networks are analysed (its "
                        "first n; all if it has fewer)"),
     "n_null": Spec(int, 2, 100_000, doc="random networks per real network"),
-    "null_model": Spec(str, choices=("paper", "degree"), doc="which null model"),
+    "null_model": Spec(str, choices=("paper", "degree"), doc="which null model a single-network analysis shows "
+                       "(the census scores both)"),
+    "null_outputs": Spec(str, choices=("live", "all"), doc="which output neurons a null may wire: those live in "
+                         "the real network (ours) or all of them (the original's rule)"),
     "convention": Spec(str, choices=("paper", "subgraph"), doc="how chains and 3rd-order converging count"),
 }
 
@@ -110,7 +113,7 @@ PAPER_SCHEDULE = (0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.90, 0.91, 0.
 #: Preset values. ``ci`` keeps every chapter to about a minute; ``default`` is a laptop-sized real run;
 #: ``paper`` is the original study's scale.
 _COMMON = dict(seed=0, data_seed=0, threshold=1e-3, schedule=PAPER_SCHEDULE, bias_pruning="original",
-               stopping="group", first_network=0, null_model="paper", convention="paper")
+               stopping="group", first_network=0, null_model="paper", null_outputs="live", convention="paper")
 PRESETS: dict[str, dict[str, Any]] = {
     "ci": dict(_COMMON, n_trajectories=20_000, n_networks=2, device="cpu", max_batches=100, max_batches_dense=600,
                n_eval=200_000, n_null=100, ensemble_source="reference", n_analysed=3),

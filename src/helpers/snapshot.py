@@ -536,7 +536,7 @@ def train(preset: str, work: Path, overrides: Mapping[str, Any], threads: int | 
 
     from helpers import pruning
 
-    names = [n for n in pipeline.SPECS if n not in ("preset", "n_null", "null_model", "convention")]
+    names = [n for n in pipeline.SPECS if n not in ("preset", "n_null", "null_model", "null_outputs", "convention")]
     params = pipeline.resolve(preset, **{n: overrides.get(n) for n in names})
     pruning.validate(params)
     if threads:
