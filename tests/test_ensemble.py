@@ -292,7 +292,7 @@ def test_closed_loop_with_true_outputs_hits_the_target():
     """Oracle: the true (scaled) outputs of a test flight, flown through the simulator, reproduce its final
     state; shuffled outputs (a controller that ignores the target) miss by a lot."""
     data = pytest.importorskip("helpers.data")
-    ds = data.load_or_build(2_000, 0, progress=False)
+    ds = data.load_or_build(20_000, 0, progress=False)
     n = 200
     true = ds.y_test[:n]
     shuffled = true[np.random.default_rng(0).permutation(n)]

@@ -100,6 +100,10 @@ def test_focus_states_own_optimum_or_the_93_percent_fallback():
     focus, rule = P.focus_states(states)
     assert focus == {0: 12, 1: 12, 2: 12} and sparsity[12] == 0.93
     assert rule == "the 93% state (the original's most common optimum)"
+    short = {"sparsity": sparsity[:6], "optimal": np.full(3, -1)}            # a schedule that stops at 55 %
+    focus, rule = P.focus_states(short)
+    assert focus == {0: 5, 1: 5, 2: 5}
+    assert rule == "the 55% state (the saved state nearest the original's most common optimum, 93%)"
 
 
 def small_data(seed=0, n=128 * 6):

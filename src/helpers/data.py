@@ -239,29 +239,51 @@ def build(n_trajectories: int, data_seed: int, progress: bool = False) -> Datase
 def load_or_build(n_trajectories: int, data_seed: int, progress: bool = False) -> Dataset:
     """The dataset of these parameters: loaded from its artifact when present, else built and stored atomically.
 
-    Raises ``ValueError`` naming a bad parameter before any work, and :class:`pipeline.ArtifactError` when the
-    stored file is corrupt (delete it to rebuild).
+    Raises ``ValueError`` naming a bad parameter before any work. The stored file is checked against its stage
+    manifest (:func:`helpers.pipeline.build_once`: a damaged file is rebuilt, with a warning) and its values are
+    checked on every load (:func:`check_values`).
     """
     n, seed = _validate(n_trajectories, data_seed)
     params = artifact_params(n, seed)
     folder = pipeline.artifact_dir("data", params)
     path = folder / _FILE
-    if path.exists():
-        return _load(path, n, params)
-    with pipeline.build_lock(folder):
-        if path.exists():            # built by another process while we waited for the lock
-            return _load(path, n, params)
+
+    def write_dataset(folder: Path) -> None:
         ds = build(n, seed, progress)
+        check_values({k: getattr(ds, k) for k in _KEYS}, "the simulated data set")
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as fh:   # uncompressed: simulated floats barely compress, and 10^7 rows load fast
                 np.savez(fh, **{k: getattr(ds, k) for k in _KEYS})
 
-        pipeline.atomic_write(path, write)
-    return dataclasses.replace(ds, path=path)
+        pipeline.atomic_write(folder / _FILE, write)
+
+    pipeline.build_once(folder, (_FILE,), write_dataset)
+    return _load(path, n, params)
 
 
 _KEYS = ("inputs", "outputs", "labels", "in_min", "in_max", "out_min", "out_max")
+
+
+def check_values(arrays: dict[str, np.ndarray], where: str) -> None:
+    """Raise :class:`helpers.pipeline.ArtifactError` naming ``where``, the array and the column when the data set's
+    values are not what a simulation produces: a non-finite input or output, a split label outside {0, 1, 2}, or
+    training ranges that are not finite with min < max."""
+    for key, names in (("inputs", INPUT_NAMES), ("outputs", OUTPUT_NAMES)):
+        bad = ~np.isfinite(arrays[key]).all(axis=0)
+        if bad.any():
+            column = names[int(np.argmax(bad))]
+            rows = int((~np.isfinite(arrays[key][:, int(np.argmax(bad))])).sum())
+            raise pipeline.ArtifactError(f"{where}: column {column!r} of {key} holds {rows} non-finite value(s)")
+    labels = arrays["labels"]
+    if labels.size and (labels.min() < 0 or labels.max() > 2):
+        raise pipeline.ArtifactError(f"{where}: split labels outside {{0, 1, 2}} (found {int(labels.min())}.."
+                                     f"{int(labels.max())})")
+    for lo, hi, names in (("in_min", "in_max", INPUT_NAMES), ("out_min", "out_max", OUTPUT_NAMES)):
+        bad = ~(np.isfinite(arrays[lo]) & np.isfinite(arrays[hi]) & (arrays[lo] < arrays[hi]))
+        if bad.any():
+            raise pipeline.ArtifactError(f"{where}: the training range of column {names[int(np.argmax(bad))]!r} "
+                                         f"({lo}/{hi}) is not finite with min < max")
 
 
 def _load(path: Path, n: int, params: dict) -> Dataset:
@@ -269,5 +291,6 @@ def _load(path: Path, n: int, params: dict) -> Dataset:
     ok = (arrays["inputs"].shape == (n, 10) and arrays["outputs"].shape == (n, 7)
           and arrays["labels"].shape == (n,) and arrays["in_min"].shape == (10,) and arrays["out_min"].shape == (7,))
     if not ok:
-        raise pipeline.ArtifactError(f"artifact {path} holds arrays of the wrong shape; delete it to rebuild")
+        raise pipeline.ArtifactError(f"artifact {path} holds arrays of the wrong shape; delete its folder to rebuild")
+    check_values(arrays, f"artifact {path}")
     return Dataset(**{k: arrays[k] for k in _KEYS}, params=params, path=path)

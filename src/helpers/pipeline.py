@@ -4,7 +4,10 @@ A chapter's ``parameters`` cell names a preset and sets its knobs to ``None`` (t
 an explicit value (papermill ``-p``). :func:`resolve` merges the two and validates every value *before* any
 work is done. Results travel between chapters as artifacts under ``artifacts/<stage>-<key>/`` where the key
 hashes the parameters that produced them and the helper package's own source, so a changed parameter or a
-changed helper never silently reuses a stale file. Every write is atomic (temporary file, then rename).
+changed helper never silently reuses a stale file. Every write is atomic (temporary file, then rename), and a
+finished stage is sealed with a manifest of its files' sizes and SHA-256 sums, written last and checked on every
+load (:func:`seal`, :func:`verify`, :func:`build_once`), so a truncated, corrupt or missing file is found before
+it is used.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,11 +40,16 @@ class Spec:
     def describe(self) -> str:
         if self.choices is not None:
             return "one of " + ", ".join(repr(c) for c in self.choices)
-        lo = "-inf" if self.low is None else f"{self.low:g}"
-        hi = "inf" if self.high is None else f"{self.high:g}"
-        return f"a {self.kind.__name__} in [{lo}, {hi}]"
+        noun = {int: "an integer", float: "a number", str: "a string", tuple: "a sequence"}[self.kind]
+        if self.low is None and self.high is None:
+            return noun
+        bound = (lambda v: f"{int(v):,}") if self.kind is int else (lambda v: repr(float(v)))
+        lo = "-inf" if self.low is None else bound(self.low)
+        hi = "inf" if self.high is None else bound(self.high)
+        return f"{noun} in [{lo}, {hi}]"
 
     def check(self, name: str, value: Any) -> Any:
+        given = value
         if self.kind is int:
             ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
             value = int(value) if ok else value
@@ -58,7 +67,7 @@ class Spec:
         if ok and self.kind in (int, float):
             ok = (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
         if not ok:
-            raise ValueError(f"parameter {name!r} = {value!r} is invalid: it must be {self.describe()}"
+            raise ValueError(f"parameter {name!r} = {given!r} is invalid: it must be {self.describe()}"
                              + (f" ({self.doc})" if self.doc else ""))
         return value
 
@@ -76,11 +85,18 @@ def check_schedule(value: Any, name: str = "schedule") -> tuple[float, ...]:
     return values
 
 
+#: The fewest flights a run may simulate: the ``ci`` preset's size, the smallest run every chapter is tested at
+#: (its test split, 20 %, holds more than the 2,000 rows chapter 3 flies).
+MIN_TRAJECTORIES = 20_000
+#: The fewest null networks per real network (chapter 6 follows Z from 10 null networks up).
+MIN_NULL = 10
+
 #: Every parameter any chapter accepts, with its allowed values.
 SPECS: dict[str, Spec] = {
     "preset": Spec(str, choices=PRESET_NAMES, doc="named bundle of sizes"),
     "seed": Spec(int, 0, 2**32 - 1, doc="master seed of the chapter"),
-    "n_trajectories": Spec(int, 1_000, 100_000_000, doc="simulated 20 ms flights"),
+    "n_trajectories": Spec(int, MIN_TRAJECTORIES, 100_000_000, doc="simulated 20 ms flights; at least "
+                           f"{MIN_TRAJECTORIES:,}, the smallest run the chapters are tested at"),
     "data_seed": Spec(int, 0, 2**32 - 1, doc="seed of the sampled flight conditions and the split"),
     "n_networks": Spec(int, 1, 1_000, doc="ensemble size"),
     "threshold": Spec(float, 1e-9, 1.0, doc="validation loss below which a pruned state counts as good"),
@@ -98,12 +114,15 @@ SPECS: dict[str, Spec] = {
                             "the shipped reference ensemble or a run trained by this book"),
     "n_analysed": Spec(int, 1, 100_000, doc="how many of the reference ensemble's networks are analysed (its "
                        "first n; all if it has fewer)"),
-    "n_null": Spec(int, 2, 100_000, doc="random networks per real network"),
+    "n_null": Spec(int, MIN_NULL, 100_000, doc=f"random networks per real network; at least {MIN_NULL}, the "
+                   "smallest null sample whose Z chapter 6 follows"),
     "null_model": Spec(str, choices=("paper", "degree"), doc="which null model a single-network analysis shows "
                        "(the census scores both)"),
     "null_outputs": Spec(str, choices=("live", "all"), doc="which output neurons a null may wire: those live in "
                          "the real network (ours) or all of them (the original's rule)"),
     "convention": Spec(str, choices=("paper", "subgraph"), doc="how chains and 3rd-order converging count"),
+    "network": Spec(int, 0, 999_999, doc="which network of the analysed ensemble chapters 5 and 6 show; it "
+                    "must exist in that ensemble"),
 }
 
 #: The SPEC's pruning schedule (cumulative sparsity targets; the last prune is never trained).
@@ -113,7 +132,7 @@ PAPER_SCHEDULE = (0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.90, 0.91, 0.
 #: Preset values. ``ci`` keeps every chapter to about a minute; ``default`` is a laptop-sized real run;
 #: ``paper`` is the original study's scale.
 _COMMON = dict(seed=0, data_seed=0, threshold=1e-3, schedule=PAPER_SCHEDULE, bias_pruning="original",
-               stopping="group", first_network=0, null_model="paper", null_outputs="live", convention="paper")
+               stopping="group", first_network=0, null_model="paper", null_outputs="live", convention="paper", network=0)
 PRESETS: dict[str, dict[str, Any]] = {
     "ci": dict(_COMMON, n_trajectories=20_000, n_networks=2, device="cpu", max_batches=100, max_batches_dense=600,
                n_eval=200_000, n_null=100, ensemble_source="reference", n_analysed=3),
@@ -146,8 +165,39 @@ def resolve(preset: str, **given: Any) -> dict[str, Any]:
         value = SPECS[name].check(name, value)
         if name == "schedule":
             value = check_schedule(value, name)
+        if name == "device" and value == "cuda":
+            check_cuda()
         out[name] = value
     return out
+
+
+def check_cuda() -> None:
+    """``ValueError`` naming the parameter unless torch sees a CUDA device (checked before any work)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ValueError("parameter 'device' = 'cuda' is invalid: torch finds no CUDA device on this machine "
+                         "(use device=cpu, or run on a machine with a GPU)")
+
+
+#: Names a notebook's namespace holds besides its parameters (IPython's own).
+_NOTEBOOK_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython", "open"})
+
+
+def reject_unknown(namespace: Mapping[str, Any]) -> None:
+    """Stop a chapter that was given a parameter it does not know (papermill only warns and injects it).
+
+    Call it in the chapter's setup cell after the imports and before anything else is defined: every name then in
+    ``namespace`` that is not private, a module, a function or a class must be a parameter (:data:`SPECS`).
+    Raises ``ValueError`` naming the unknown names and listing the known ones."""
+    import types
+
+    unknown = sorted(k for k, v in namespace.items()
+                     if not k.startswith("_") and k not in SPECS and k not in _NOTEBOOK_NAMES
+                     and not isinstance(v, (types.ModuleType, type)) and not callable(v))
+    if unknown:
+        raise ValueError(f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                         f"known: {', '.join(sorted(SPECS))}")
 
 
 def value(params: Mapping[str, Any], name: str) -> Any:
@@ -265,6 +315,105 @@ def load_npz(path: Path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray
     if missing:
         raise ArtifactError(f"artifact {path} lacks {missing}; delete it to rebuild")
     return arrays
+
+
+#: The file that seals a finished artifact stage (and a shipped snapshot): sizes and SHA-256 of its files.
+MANIFEST = "MANIFEST.json"
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def seal(folder: Path, names: tuple[str, ...], **extra: Any) -> Path:
+    """Write ``folder/MANIFEST.json`` listing the size and SHA-256 of each file in ``names`` (plus ``extra``
+    entries, e.g. a format version). Call it after every file is written: a stage without a manifest is
+    unfinished."""
+    folder = Path(folder)
+    files = {name: {"bytes": (folder / name).stat().st_size, "sha256": sha256(folder / name)} for name in names}
+    return atomic_write_bytes(folder / MANIFEST, json.dumps(dict(extra, files=files), indent=1).encode())
+
+
+def sealed(folder: Path) -> bool:
+    """Whether ``folder`` has a manifest (its files are checked by :func:`verify`)."""
+    return (Path(folder) / MANIFEST).is_file()
+
+
+def verify(folder: Path, names: tuple[str, ...] = (), error: type[Exception] | None = None,
+           remedy: str = "delete the folder to rebuild it") -> dict[str, Any]:
+    """Check ``folder`` against its manifest: every listed file (and each of ``names``, which must be listed)
+    present, of its recorded size and SHA-256. Returns the manifest; raises ``error`` (default
+    :class:`ArtifactError`) naming the file, the problem and ``remedy`` (if not empty) otherwise."""
+    error = error or ArtifactError
+    remedy = f"; {remedy}" if remedy else ""
+    folder = Path(folder)
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise error(f"{folder} is unfinished: {MANIFEST} is missing (an interrupted build){remedy}")
+    try:
+        manifest = json.loads(path.read_text())
+        files = manifest["files"]
+        listed = {str(name): (int(entry["bytes"]), str(entry["sha256"])) for name, entry in files.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise error(f"{path} is corrupt ({type(exc).__name__}: {exc}){remedy}") from None
+    for name in names:
+        if name not in listed:
+            raise error(f"{path} does not list {name}{remedy}")
+    for name, (size, digest) in listed.items():
+        file = folder / name
+        if not file.is_file():
+            raise error(f"{file} is missing{remedy}")
+        actual = file.stat().st_size
+        if actual != size:
+            raise error(f"{file} has {actual} bytes, its manifest says {size} (truncated or replaced){remedy}")
+        if sha256(file) != digest:
+            raise error(f"{file} does not match its SHA-256 in {path} (corrupt){remedy}")
+    return manifest
+
+
+def remove_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files (``.*.tmp``) an interrupted :func:`atomic_write` left in ``folder``; call it only
+    while holding the folder's :class:`build_lock`, when no write of ours can be in progress there."""
+    stale = sorted(Path(folder).glob(".*.tmp"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+def build_once(folder: Path, names: tuple[str, ...], build: Callable[[Path], None]) -> Path:
+    """Make sure ``folder`` holds a finished, verified stage with the files ``names``, built by ``build(folder)``.
+
+    A sealed stage that verifies is used as it is, without taking the lock, so a complete read-only cache
+    works. Otherwise, under the folder's lock: leftover temporary files are removed; a stage another process
+    finished meanwhile is used; a damaged one (a file missing, truncated or corrupt) is reported with a warning,
+    deleted and rebuilt; then ``build`` writes the files and :func:`seal` seals them.
+    """
+    folder = Path(folder)
+    if sealed(folder):
+        try:
+            verify(folder, names)
+            return folder
+        except ArtifactError:
+            pass                                    # rebuilt below, under the lock
+    with build_lock(folder):
+        remove_temporaries(folder)
+        if sealed(folder):
+            try:
+                verify(folder, names, remedy="")
+                return folder
+            except ArtifactError as err:
+                warnings.warn(f"{err}; rebuilding it", RuntimeWarning, stacklevel=2)
+                (folder / MANIFEST).unlink()
+                for name in names:
+                    (folder / name).unlink(missing_ok=True)
+        build(folder)
+        seal(folder, names)
+    return folder
 
 
 class build_lock:

@@ -467,8 +467,9 @@ def focus_states(states: Mapping[str, np.ndarray]) -> tuple[dict[int, int], str]
         return {int(e): int(optimal[e]) for e in kept}, "each kept network's own optimally sparse state"
     sparsity = np.asarray(states["sparsity"])
     nearest = int(np.argmin(np.abs(sparsity - FALLBACK_SPARSITY)))
-    return ({e: nearest for e in range(len(optimal))},
-            f"the {sparsity[nearest]:.0%} state (the original's most common optimum)")
+    why = ("the original's most common optimum" if np.isclose(sparsity[nearest], FALLBACK_SPARSITY)
+           else f"the saved state nearest the original's most common optimum, {FALLBACK_SPARSITY:.0%}")
+    return {e: nearest for e in range(len(optimal))}, f"the {sparsity[nearest]:.0%} state ({why})"
 
 
 # -------------------------------------------------------------------------------------------- pipeline
@@ -534,6 +535,7 @@ def run_or_load(params: Mapping[str, Any], progress: bool = False, rounds: int |
     if snapshot.is_snapshot(directory):
         return load_states(directory, params["threshold"])
     with pipeline.build_lock(directory):
+        pipeline.remove_temporaries(directory)        # left by a write that a kill interrupted
         return _build(params, directory, progress, rounds, source)
 
 
@@ -565,7 +567,7 @@ def analysed_key(params: Mapping[str, Any]) -> dict[str, Any]:
     taken from it, or the live run's :func:`key_params`."""
     if pipeline.value(params, "ensemble_source") == "reference":
         manifest = snapshot.resolve_path("reference") / snapshot.MANIFEST
-        digest = snapshot.sha256(manifest) if manifest.is_file() else None
+        digest = pipeline.sha256(manifest) if manifest.is_file() else None
         return {"ensemble_source": "reference", "manifest": digest, "n_analysed": int(pipeline.value(params, "n_analysed"))}
     return key_params(params)
 

@@ -36,7 +36,6 @@ shipped data set from it (see the README).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -52,7 +51,7 @@ import numpy as np
 from helpers import pipeline
 
 FORMAT, VERSION = "helpers-snapshot", 1
-SUMMARY, WEIGHTS, PROVENANCE, MANIFEST = "summary.npz", "weights.npz", "provenance.json", "MANIFEST.json"
+SUMMARY, WEIGHTS, PROVENANCE, MANIFEST = "summary.npz", "weights.npz", "provenance.json", pipeline.MANIFEST
 SUMMARY_KEYS = ("sparsity", "schedule", "val_loss", "test_loss", "train_slice_loss", "batches", "seconds", "group",
                 "seeds", "round_start", "curve_val", "curve_train", "layers", "threshold")
 SCALER_KEYS = ("x_min", "x_max", "y_min", "y_max")
@@ -92,15 +91,6 @@ def optimal_states(val_loss: np.ndarray, threshold: float) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------- writing
-
-def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def pack_masks(masks: np.ndarray) -> np.ndarray:
     """(N, S, rows, cols) bool → (N, S, bytes) uint8, each mask bit-packed in row-major order."""
@@ -146,10 +136,7 @@ def write(folder: Path, summary: Mapping[str, np.ndarray], weights: Mapping[tupl
     pipeline.save_npz(folder / SUMMARY, **dict(summary))
     pipeline.save_npz(folder / WEIGHTS, **arrays)
     pipeline.atomic_write_bytes(folder / PROVENANCE, json.dumps(provenance, indent=1, default=_json).encode())
-    files = {name: {"bytes": (folder / name).stat().st_size, "sha256": sha256(folder / name)}
-             for name in (SUMMARY, WEIGHTS, PROVENANCE)}
-    manifest = {"format": FORMAT, "version": VERSION, "files": files}
-    pipeline.atomic_write_bytes(folder / MANIFEST, json.dumps(manifest, indent=1).encode())
+    pipeline.seal(folder, (SUMMARY, WEIGHTS, PROVENANCE), format=FORMAT, version=VERSION)
     return folder
 
 
@@ -163,7 +150,7 @@ def _json(value: Any) -> Any:
 
 def is_snapshot(folder: Path) -> bool:
     """True if ``folder`` holds a finished snapshot (its manifest exists; contents are checked by :func:`load`)."""
-    return (Path(folder) / MANIFEST).is_file()
+    return pipeline.sealed(folder)
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -176,33 +163,15 @@ def resolve_path(where: str | Path) -> Path:
 
 
 def verify(folder: Path) -> dict[str, Any]:
-    """Check a snapshot folder against its manifest (every file present, of its size and SHA-256) and return
-    the manifest; :class:`SnapshotError` naming the file and the problem otherwise."""
+    """Check a snapshot folder against its manifest (:func:`helpers.pipeline.verify`: every file present, of its
+    size and SHA-256; and this format and version) and return the manifest; :class:`SnapshotError` naming the file
+    and the problem otherwise."""
     folder = Path(folder)
-    path = folder / MANIFEST
-    if not path.is_file():
-        raise SnapshotError(f"{folder} is not a snapshot: {MANIFEST} is missing (an unfinished or interrupted "
-                            "write; rebuild it)")
-    try:
-        manifest = json.loads(path.read_text())
-        files = manifest["files"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise SnapshotError(f"{path} is corrupt ({exc}); rebuild the snapshot") from None
+    manifest = pipeline.verify(folder, (SUMMARY, WEIGHTS, PROVENANCE), error=SnapshotError,
+                               remedy="rebuild the snapshot")
     if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
-        raise SnapshotError(f"{path}: format {manifest.get('format')!r} version {manifest.get('version')!r}, "
-                            f"expected {FORMAT!r} version {VERSION}")
-    for name in (SUMMARY, WEIGHTS, PROVENANCE):
-        file = folder / name
-        if name not in files:
-            raise SnapshotError(f"{path} does not list {name}")
-        if not file.is_file():
-            raise SnapshotError(f"{file} is missing")
-        size = file.stat().st_size
-        if size != files[name]["bytes"]:
-            raise SnapshotError(f"{file} has {size} bytes, the manifest says {files[name]['bytes']} (truncated or "
-                                "replaced)")
-        if sha256(file) != files[name]["sha256"]:
-            raise SnapshotError(f"{file} does not match its SHA-256 in {path} (corrupt)")
+        raise SnapshotError(f"{folder / MANIFEST}: format {manifest.get('format')!r} version "
+                            f"{manifest.get('version')!r}, expected {FORMAT!r} version {VERSION}")
     return manifest
 
 

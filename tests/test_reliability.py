@@ -1,0 +1,292 @@
+"""Nothing silently wrong: bad parameters refused up front, damaged artifacts found before use, interrupted
+writes cleaned up, a complete read-only cache readable.
+
+Each case asserts either a clear error that names what is wrong, or the identical result.
+"""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import census, data, graph, pipeline, pruning, runner
+from helpers.pipeline import repo_root
+
+ROOT = repo_root()
+N = 20_000
+
+# ------------------------------------------------------------------------------------- bad parameters
+
+BAD_PARAMS = [
+    # (NAME=VALUE as given to the runner, what the message must say)
+    ("n_network=1", "unknown parameter 'n_network'"),
+    ("seeds=3", "unknown parameter 'seeds'"),
+    ("nnull=5", "unknown parameter 'nnull'"),
+    ("seed=1.5", "'seed' = 1.5 is invalid: it must be an integer in [0, 4,294,967,295]"),
+    ("seed=-1", "'seed' = -1 is invalid: it must be an integer in [0, 4,294,967,295]"),
+    ("seed=abc", "'seed' = 'abc' is invalid"),
+    ("seed=True", "'seed' = True is invalid"),
+    ("data_seed=4294967296", "'data_seed' = 4294967296 is invalid"),
+    ("n_networks=0", "'n_networks' = 0 is invalid: it must be an integer in [1, 1,000]"),
+    ("n_networks=2.0", "'n_networks' = 2.0 is invalid"),
+    ("n_trajectories=5000", "'n_trajectories' = 5000 is invalid: it must be an integer in [20,000, 100,000,000]"),
+    ("n_trajectories=1000000000", "'n_trajectories' = 1000000000 is invalid"),
+    ("threshold=0", "'threshold' = 0 is invalid: it must be a number in [1e-09, 1.0]"),
+    ("threshold=2.0", "'threshold' = 2.0 is invalid"),
+    ("threshold=nan", "'threshold' = 'nan' is invalid"),
+    ("schedule=[]", "'schedule' = () is invalid"),
+    ("schedule=[0.5,0.4]", "strictly increasing"),
+    ("schedule=[0.0,0.5]", "sparsities in (0, 1)"),
+    ("schedule=[0.5,1.0]", "sparsities in (0, 1)"),
+    ("schedule=abc", "'schedule' = 'abc' is invalid"),
+    ("bias_pruning=never", "'bias_pruning' = 'never' is invalid: it must be one of 'original', 'corrected'"),
+    ("device=tpu", "'device' = 'tpu' is invalid: it must be one of 'cpu', 'cuda'"),
+    ("max_batches=50", "'max_batches' = 50 is invalid: it must be an integer in [100, 10,000,000]"),
+    ("max_batches_dense=99", "'max_batches_dense' = 99 is invalid"),
+    ("stopping=never", "'stopping' = 'never' is invalid"),
+    ("n_eval=10", "'n_eval' = 10 is invalid: it must be an integer in [1,000, 100,000,000]"),
+    ("first_network=-1", "'first_network' = -1 is invalid"),
+    ("ensemble_source=nowhere", "'ensemble_source' = 'nowhere' is invalid"),
+    ("n_analysed=0", "'n_analysed' = 0 is invalid"),
+    ("n_null=3", "'n_null' = 3 is invalid: it must be an integer in [10, 100,000]"),
+    ("n_null=9", "'n_null' = 9 is invalid"),
+    ("null_model=erdos", "'null_model' = 'erdos' is invalid: it must be one of 'paper', 'degree'"),
+    ("null_outputs=some", "'null_outputs' = 'some' is invalid: it must be one of 'live', 'all'"),
+    ("convention=other", "'convention' = 'other' is invalid"),
+    ("network=-1", "'network' = -1 is invalid: it must be an integer in [0, 999,999]"),
+    ("network=1.5", "'network' = 1.5 is invalid"),
+    ("preset=paper", "set the preset with --preset"),
+    ("max_batches", "is not of the form NAME=VALUE"),
+]
+
+
+@pytest.mark.parametrize("item, message", BAD_PARAMS, ids=[item for item, _ in BAD_PARAMS])
+def test_the_runner_refuses_a_bad_parameter_before_any_chapter_runs(item, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        runner.main(["--preset", "ci", "--param", item, "--out", str(tmp_path / "stage")])
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "stage").exists(), "nothing may be staged or executed"
+
+
+def test_the_runner_accepts_every_parameter_some_chapter_takes():
+    declared = {name for notebook in runner.chapters(ROOT)
+                for name in runner.chapter_params(notebook, dict.fromkeys(pipeline.SPECS, 0))}
+    assert declared - {"preset"} == set(pipeline.SPECS) - {"preset"} - {"stopping", "n_eval", "first_network"}
+    assert runner.parse_params(["network=2", "n_null=10"], "ci") == {"network": 2, "n_null": 10}
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a CUDA device")
+def test_cuda_without_a_device_is_refused_up_front():
+    with pytest.raises(ValueError, match="'device' = 'cuda' is invalid: torch finds no CUDA device"):
+        runner.parse_params(["device=cuda"], "ci")
+
+
+def test_every_preset_is_valid():
+    for preset, values in pipeline.PRESETS.items():
+        names = [n for n in values if n != "device" or values[n] == "cpu"]
+        pipeline.resolve(preset, **dict.fromkeys(names))
+
+
+def papermill(notebook: str, tmp_path, *params: str) -> subprocess.CompletedProcess:
+    args = [sys.executable, "-m", "papermill", str(ROOT / "book" / notebook), str(tmp_path / "out.ipynb"),
+            "--cwd", str(ROOT / "book"), "-k", "python3", "-p", "preset", "ci"]
+    for item in params:
+        name, value = item.split("=")
+        args += ["-p", name, value]
+    return subprocess.run(args, capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, HELPERS_ARTIFACTS=str(tmp_path / "artifacts")))
+
+
+@pytest.mark.parametrize("notebook, item, message", [
+    ("02_training_data.ipynb", "n_trajectory=30000", "unknown parameter 'n_trajectory'; known:"),
+    ("06_significance.ipynb", "n_null=3", "'n_null' = 3 is invalid: it must be an integer in [10, 100,000]"),
+    ("06_significance.ipynb", "network=99", "'network' = 99 is invalid"),
+])
+def test_a_chapter_run_through_papermill_stops_on_a_bad_parameter(notebook, item, message, tmp_path):
+    done = papermill(notebook, tmp_path, item)
+    assert done.returncode != 0
+    assert message in done.stdout + done.stderr
+    assert not (tmp_path / "artifacts").exists() or not any((tmp_path / "artifacts").rglob("*.npz"))
+
+
+def test_reject_unknown_ignores_imports_and_private_names():
+    import numpy
+    pipeline.reject_unknown({"np": numpy, "_x": 1, "In": [], "preset": "ci", "seed": None, "f": print})
+    with pytest.raises(ValueError, match="unknown parameters 'a', 'b'; known: bias_pruning"):
+        pipeline.reject_unknown({"a": 1, "b": None, "preset": "ci"})
+
+
+# ------------------------------------------------------------------------------------- damaged artifacts
+
+@pytest.fixture()
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPERS_ARTIFACTS", str(tmp_path))
+    return tmp_path
+
+
+def damage(path, how: str) -> None:
+    raw = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(raw[: len(raw) // 2])
+    elif how == "zeroed":
+        path.write_bytes(bytes(len(raw)))
+    elif how == "bit-flipped":
+        path.write_bytes(raw[:200] + bytes([raw[200] ^ 0x10]) + raw[201:])
+    elif how == "deleted":
+        path.unlink()
+    else:
+        raise AssertionError(how)
+
+
+@pytest.mark.parametrize("how", ["truncated", "zeroed", "bit-flipped", "deleted"])
+def test_a_damaged_data_set_is_found_and_rebuilt_identically(store, how):
+    first = data.load_or_build(N, 3)
+    inputs = first.inputs.copy()
+    damage(first.path, how)
+    with pytest.warns(RuntimeWarning, match="dataset.npz .*rebuilding it"):
+        again = data.load_or_build(N, 3)
+    np.testing.assert_array_equal(again.inputs, inputs)
+    pipeline.verify(again.path.parent)
+
+
+def test_a_sealed_data_set_with_nan_rows_is_refused_naming_the_column(store):
+    ds = data.load_or_build(N, 3)
+    arrays = {k: getattr(ds, k).copy() for k in data._KEYS}
+    arrays["outputs"][5:9, 2] = np.nan
+    np.savez(ds.path, **arrays)
+    pipeline.seal(ds.path.parent, (ds.path.name,))
+    with pytest.raises(pipeline.ArtifactError, match=r"column 'tau' of outputs holds 4 non-finite value"):
+        data.load_or_build(N, 3)
+
+
+@pytest.fixture
+def fake_census(store, monkeypatch):
+    """A census of 2 synthetic networks × 2 states (no training), 10 nulls."""
+    sparsity = np.array([0.5, 0.8])
+    states = {"sparsity": sparsity, "val_loss": np.zeros((2, 2)), "optimal": np.array([1, 1])}
+    monkeypatch.setattr(pruning, "analysed", lambda params, progress=False: states)
+    monkeypatch.setattr(pruning, "exchange_masks",
+                        lambda st, e, s: graph.synthetic_pruned((4, 10, 10, 3), sparsity=sparsity[s], seed=e))
+    monkeypatch.setattr(pruning, "analysed_key", lambda params: {"fake": 2})
+    params = dict(seed=1, n_null=10, null_outputs="live")
+    out = census.census(params)
+    folder = next(store.glob("census-*"))
+    return params, out, folder
+
+
+@pytest.mark.parametrize("name", census.FILES)
+@pytest.mark.parametrize("how", ["truncated", "zeroed", "bit-flipped", "deleted"])
+def test_a_damaged_census_table_is_found_and_rebuilt_identically(fake_census, name, how):
+    params, out, folder = fake_census
+    damage(folder / name, how)
+    with pytest.warns(RuntimeWarning, match=f"{name}.*rebuilding it"):
+        again = census.census(params)
+    pd.testing.assert_frame_equal(again["z"], out["z"])
+    pd.testing.assert_frame_equal(again["noise"], out["noise"])
+
+
+def test_a_census_cut_at_a_line_boundary_is_found(fake_census):
+    params, out, folder = fake_census
+    lines = (folder / "z.csv").read_text().splitlines(keepends=True)
+    (folder / "z.csv").write_text("".join(lines[: len(lines) // 2]))
+    pipeline.seal(folder, census.FILES)                       # even with a matching manifest
+    with pytest.raises(pipeline.ArtifactError, match=r"z.csv has \d+ rows, expected 128 distinct ones"):
+        census.census(params)
+
+
+@pytest.mark.parametrize("column, value, message", [
+    ("real", np.nan, "column 'real' holds 1 invalid value"),
+    ("real", -3, "column 'real' holds 1 invalid value"),
+    ("z", np.inf, "column 'z' holds 1 invalid value"),
+    ("null", "erdos", "column 'null' holds 'erdos'"),
+    ("network", 7, "column 'network' holds 7"),
+])
+def test_a_census_with_invalid_values_is_refused_naming_the_column(fake_census, column, value, message):
+    params, out, folder = fake_census
+    z = out["z"].copy()
+    z[column] = z[column].astype(object)
+    z.loc[3, column] = value
+    z.to_csv(folder / "z.csv", index=False)
+    pipeline.seal(folder, census.FILES)
+    with pytest.raises(pipeline.ArtifactError, match=message):
+        census.census(params)
+
+
+def test_a_missing_or_corrupt_manifest_is_reported_by_name(tmp_path):
+    (tmp_path / "a.txt").write_text("x")
+    with pytest.raises(pipeline.ArtifactError, match="MANIFEST.json is missing"):
+        pipeline.verify(tmp_path)
+    (tmp_path / "MANIFEST.json").write_text("{not json")
+    with pytest.raises(pipeline.ArtifactError, match="MANIFEST.json is corrupt"):
+        pipeline.verify(tmp_path)
+    pipeline.seal(tmp_path, ("a.txt",))
+    with pytest.raises(pipeline.ArtifactError, match="does not list b.txt"):
+        pipeline.verify(tmp_path, ("a.txt", "b.txt"))
+
+
+# -------------------------------------------------------------------- interrupted writes, read-only cache
+
+def test_temporary_files_of_an_interrupted_write_are_removed_by_the_next_build(fake_census, store):
+    params, out, folder = fake_census
+    stale = folder / ".z.csv.abc123.tmp"
+    stale.write_bytes(b"x" * 1000)                           # what a kill during a write leaves
+    (folder / "noise.csv").unlink()                           # the stage must be rebuilt
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        census.census(params)
+    assert not stale.exists()
+    assert not list(store.rglob(".*.tmp"))
+
+
+def test_a_complete_cache_is_read_without_taking_the_write_lock(fake_census, store, monkeypatch):
+    params, out, folder = fake_census
+    ds = data.load_or_build(N, 4)
+
+    def no_lock(self):
+        raise PermissionError(f"{self.path}: read-only")
+
+    monkeypatch.setattr(pipeline.build_lock, "__enter__", no_lock)
+    pd.testing.assert_frame_equal(census.census(params)["z"], out["z"])
+    np.testing.assert_array_equal(data.load_or_build(N, 4).inputs, ds.inputs)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only folders")
+def test_a_complete_read_only_cache_is_readable(fake_census, store):
+    params, out, folder = fake_census
+    ds = data.load_or_build(N, 4)
+    modes = {}
+    for path in [store, *store.rglob("*")]:
+        modes[path] = path.stat().st_mode
+        path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    try:
+        again = census.census(params)
+        pd.testing.assert_frame_equal(again["z"], out["z"])
+        np.testing.assert_array_equal(data.load_or_build(N, 4).inputs, ds.inputs)
+    finally:
+        for path, mode in modes.items():
+            path.chmod(mode)
+
+
+def test_artifacts_follow_the_users_umask(store):
+    old = os.umask(0o022)
+    try:
+        ds = data.load_or_build(N, 5)
+    finally:
+        os.umask(old)
+    for path in (ds.path, ds.path.parent / pipeline.MANIFEST):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
+def test_the_manifest_records_every_file_of_the_stage(store):
+    ds = data.load_or_build(N, 5)
+    manifest = json.loads((ds.path.parent / pipeline.MANIFEST).read_text())
+    assert set(manifest["files"]) == {"dataset.npz"}
+    assert manifest["files"]["dataset.npz"]["bytes"] == ds.path.stat().st_size
