@@ -290,3 +290,61 @@ def test_the_manifest_records_every_file_of_the_stage(store):
     manifest = json.loads((ds.path.parent / pipeline.MANIFEST).read_text())
     assert set(manifest["files"]) == {"dataset.npz"}
     assert manifest["files"]["dataset.npz"]["bytes"] == ds.path.stat().st_size
+
+
+# -------------------------------------------------------------------------- kills and concurrent runs
+
+def python(code: str, store, **kw) -> subprocess.Popen:
+    """A separate Python process running ``code`` with this test's artifact folder."""
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ, HELPERS_ARTIFACTS=str(store)), **kw)
+
+
+def test_two_concurrent_builds_of_one_stage_agree_and_build_it_once(store):
+    code = ("import hashlib; from helpers import data; ds = data.load_or_build(20_000, 7); "
+            "print(hashlib.sha256(ds.inputs.tobytes()).hexdigest())")
+    runs = [python(code, store) for _ in range(2)]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    assert all(run.returncode == 0 for run in runs), [err for _, err in outputs]
+    assert outputs[0][0] == outputs[1][0]
+    folders = list(store.glob("data-*"))
+    assert len(folders) == 1 and len(list(folders[0].glob("*.npz"))) == 1
+    pipeline.verify(folders[0])
+    assert not list(store.rglob(".*.tmp"))
+
+
+def test_a_pruning_run_killed_between_rounds_resumes_to_identical_results(tmp_path):
+    tests = ROOT / "tests"
+    setup = (f"import sys; sys.path.insert(0, {str(tests)!r}); from test_pruning import small_data, SCHED; "
+             "from helpers import pruning as P; "
+             "kw = dict(max_batches=3, max_batches_dense=5, bias_pruning='original')\n")
+    whole = subprocess.run([sys.executable, "-c", setup + f"P.run_pruning({str(tmp_path / 'whole')!r}, "
+                            "small_data(1), [5, 6], SCHED, **kw)"], capture_output=True, text=True, timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    kill = ("import os, signal\n"
+            "def on_round(r):\n    if r == 1:\n        os.kill(os.getpid(), signal.SIGKILL)\n")
+    cut = subprocess.run([sys.executable, "-c", setup + kill + f"P.run_pruning({str(tmp_path / 'cut')!r}, "
+                          "small_data(1), [5, 6], SCHED, on_round=on_round, **kw)"],
+                         capture_output=True, text=True, timeout=600)
+    assert cut.returncode == -9, "the run must have been killed"
+    assert not pipeline.sealed(tmp_path / "cut") and (tmp_path / "cut" / "checkpoint.pt").exists()
+    resumed = subprocess.run([sys.executable, "-c", setup + f"P.run_pruning({str(tmp_path / 'cut')!r}, "
+                              "small_data(1), [5, 6], SCHED, **kw)"], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = (pruning.load_states(tmp_path / name) for name in ("whole", "cut"))
+    for key in ("val_loss", "test_loss", "batches", "curve_val", "mask0", "mask3", "optimal"):
+        assert np.array_equal(a[key], b[key], equal_nan=True), key
+    assert not list((tmp_path / "cut").glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("name", ["checkpoint.pt", "dense.pt", "summary.npz"])
+def test_a_finished_pruning_run_seals_its_checkpoints_too(tmp_path, name):
+    from test_pruning import SCHED, small_data
+
+    from helpers import snapshot
+    pruning.run_pruning(tmp_path / "run", small_data(2), [3], SCHED, max_batches=3, max_batches_dense=5)
+    listed = json.loads((tmp_path / "run" / pipeline.MANIFEST).read_text())["files"]
+    assert {"checkpoint.pt", "dense.pt", "run.json"} - set(listed) == {"run.json"}     # run_pruning writes no run.json
+    damage(tmp_path / "run" / name, "bit-flipped")
+    with pytest.raises(snapshot.SnapshotError, match=f"{name} does not match its SHA-256"):
+        pruning.load_states(tmp_path / "run")

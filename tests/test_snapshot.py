@@ -38,7 +38,7 @@ def test_a_finished_run_is_a_verified_snapshot(run):
     folder, data, snap = run
     assert S.is_snapshot(folder) and not list(folder.glob("state_*.npz"))   # the state files were folded in
     manifest = S.verify(folder)
-    assert set(manifest["files"]) == {S.SUMMARY, S.WEIGHTS, S.PROVENANCE}
+    assert set(manifest["files"]) == {S.SUMMARY, S.WEIGHTS, S.PROVENANCE, "checkpoint.pt", "dense.pt"}
     again = S.load(folder)
     assert again.n_networks == 3 and again.n_states == 3 and again.sparsities.tolist() == [0.0, 0.5, 0.8]
     assert again.provenance["params"] == {"note": "test"} and again.provenance["seeds"] == [11, 12, 13]

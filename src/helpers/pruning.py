@@ -346,7 +346,7 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
     for s in range(n_states):                                  # each state file read once
         for k, w in enumerate(_state_weights(directory, s)):
             every[(k, s)] = w
-    snapshot.write(directory, summary, every, provenance)
+    snapshot.write(directory, summary, every, provenance, also=("checkpoint.pt", "dense.pt", "run.json"))
     for s in range(n_states):                                  # the snapshot holds them now
         _state_path(directory, s).unlink(missing_ok=True)
     return load_states(directory, threshold)
@@ -529,7 +529,9 @@ def run_or_load(params: Mapping[str, Any], progress: bool = False, rounds: int |
             raise ValueError(f"dense_from: it has {dense_from['n_networks']} networks, this run needs "
                              f"{params['n_networks']}")
         source = artifact_path(dense_from)
-        if not (source / "dense.pt").exists():
+        if snapshot.is_snapshot(source):
+            snapshot.verify(source)                  # its dense.pt is sealed with the finished run
+        elif not (source / "dense.pt").exists():
             run_or_load(dense_from, progress=progress, rounds=1)
     directory = artifact_path(params, source)
     if snapshot.is_snapshot(directory):

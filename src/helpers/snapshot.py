@@ -99,8 +99,11 @@ def pack_masks(masks: np.ndarray) -> np.ndarray:
 
 
 def write(folder: Path, summary: Mapping[str, np.ndarray], weights: Mapping[tuple[int, int], Sequence[np.ndarray]],
-          provenance: Mapping[str, Any]) -> Path:
+          provenance: Mapping[str, Any], also: Sequence[str] = ()) -> Path:
     """Write a snapshot into ``folder`` (created if needed; an existing snapshot there is replaced).
+
+    ``also``: other files of the folder (e.g. a pruning run's checkpoints) that the manifest seals too, so that
+    they are verified with the snapshot; names that do not exist are skipped.
 
     ``summary``: the arrays of ``summary.npz`` (module docstring; :data:`SUMMARY_KEYS` required, ``mask{i}``
     packed by :func:`pack_masks`). ``weights``: {(network, state): [W_0, …, W_{L−1}]} with W_i (n_i + 1, n_{i+1})
@@ -136,7 +139,8 @@ def write(folder: Path, summary: Mapping[str, np.ndarray], weights: Mapping[tupl
     pipeline.save_npz(folder / SUMMARY, **dict(summary))
     pipeline.save_npz(folder / WEIGHTS, **arrays)
     pipeline.atomic_write_bytes(folder / PROVENANCE, json.dumps(provenance, indent=1, default=_json).encode())
-    pipeline.seal(folder, (SUMMARY, WEIGHTS, PROVENANCE), format=FORMAT, version=VERSION)
+    extra = tuple(name for name in also if (folder / name).is_file())
+    pipeline.seal(folder, (SUMMARY, WEIGHTS, PROVENANCE) + extra, format=FORMAT, version=VERSION)
     return folder
 
 
