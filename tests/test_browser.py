@@ -1,8 +1,11 @@
-"""The rendered book in a real headless browser (Debian's chromium through chromedriver).
+r"""The rendered book in a real headless browser (Debian's chromium through chromedriver).
 
 Builds the HTML book from the committed notebooks (their ``ci`` outputs, no re-execution) and opens every
-chapter page: each must render its title, every figure must load with a non-zero size, and no error output or
-traceback may appear. Failing pages are saved as screenshots under ``_build/browser-failures/``.
+chapter page with every non-local request blocked (as on a machine without a network): each must render its title,
+every figure must load with a non-zero size, every formula must be typeset by the book's own MathJax (no raw
+``\(``/``\[`` TeX left in the text), no parameters cell or progress bar may show, and no error output or traceback
+may appear. A screenshot of every page is written to ``_build/browser-pages/`` for a person to look at; failing
+pages also to ``_build/browser-failures/``.
 """
 from __future__ import annotations
 
@@ -44,8 +47,35 @@ def browser():
                  "--disable-sync", "--window-size=1400,1000"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*", "ws://*", "wss://*"]})
     yield driver
     driver.quit()
+
+
+def math_problems(browser, timeout: float = 20.0) -> list[str]:
+    """Wait for MathJax to typeset the page; report raw TeX left in the text or formulas it did not render."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = browser.execute_script(
+            "const n = document.querySelectorAll('.math').length;"
+            "const done = window.MathJax && MathJax.startup && MathJax.startup.promise;"
+            "return [n, document.querySelectorAll('mjx-container').length, Boolean(done)];")
+        if state[0] == 0 or state[1] >= state[0]:
+            break
+        time.sleep(0.25)
+    n_math, n_rendered, _ = state
+    problems = []
+    if n_rendered < n_math:
+        problems.append(f"{n_math - n_rendered} of {n_math} formulas not typeset (is MathJax served locally?)")
+    raw = browser.execute_script(
+        "const m = document.querySelector('main, article'); const t = m ? m.innerText : '';"
+        "return (t.match(/\\\\[\\(\\[]/g) || []).length;")
+    if raw:
+        problems.append(f"{raw} raw TeX delimiter(s) \\( or \\[ in the page text")
+    return problems
 
 
 def pages() -> list[str]:
@@ -83,6 +113,15 @@ def test_page_renders_with_figures_and_no_errors(page, html_dir, browser):
     for marker in ("Traceback (most recent call last)", "Error executing", "PapermillExecutionError"):
         if marker in text:
             problems.append(f"page text contains {marker!r}")
+    problems += math_problems(browser)
+    main_text = browser.execute_script("const m = document.querySelector('main, article'); "
+                                       "return m ? m.innerText : '';")
+    for marker in ('preset = "ci"', "# Parameters", "it/s]", "Executing:"):
+        if marker in main_text:
+            problems.append(f"machinery on the page: {marker!r}")
+    shots = ROOT / "_build" / "browser-pages"
+    shots.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(shots / f"{page.replace('/', '_')}.png"))
     if problems:
         shots = ROOT / "_build" / "browser-failures"
         shots.mkdir(parents=True, exist_ok=True)

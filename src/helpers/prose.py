@@ -43,3 +43,13 @@ def say(name: str, value: Any, spec: str = "") -> None:
     from myst_nb import glue
 
     glue(name, str(value) if isinstance(value, str) else fmt(value, spec), display=False)
+
+
+def figure(name: str, fig) -> None:
+    """Show the matplotlib figure ``fig`` once, as the cell's output, and glue it under ``name`` so that another
+    page can show it with ``{glue:figure}`` (e.g. the landing page's headline figure)."""
+    import matplotlib.pyplot as plt
+    from myst_nb import glue
+
+    glue(name, fig, display=True)
+    plt.close(fig)

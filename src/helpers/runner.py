@@ -98,7 +98,32 @@ def execute(stage: Path, preset: str, only: list[str] | None = None, params: dic
         print(f"[book] {notebook.name} done in {time.perf_counter() - start:.0f} s", flush=True)
 
 
+#: Cell tags the rendered page leaves out entirely (the notebooks keep and execute these cells).
+HIDDEN_CELLS = ("parameters", "injected-parameters")
+
+
+def prepare_for_reading(stage: Path) -> None:
+    """Tag the staged chapters for the page: the ``parameters`` and papermill's injected cell are removed
+    (``remove-cell``), every other code cell shows its outputs with its source collapsed (``hide-input``). Only
+    the staged copies change; the notebooks in ``book/`` keep their cells as they are."""
+    import nbformat
+
+    for notebook in chapters(stage):
+        nb = nbformat.read(notebook, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            tags = list(cell.metadata.get("tags", []))
+            extra = "remove-cell" if any(t in HIDDEN_CELLS for t in tags) else "hide-input"
+            if extra not in tags:
+                cell.metadata["tags"] = tags + [extra]
+        nbformat.write(nb, notebook)
+
+
 def render(stage: Path) -> Path:
+    """Tag the staged chapters for reading (:func:`prepare_for_reading`) and build the HTML book with warnings
+    as errors; returns the HTML folder."""
+    prepare_for_reading(stage)
     cmd = [sys.executable, "-m", "jupyter_book", "build", str(stage), "-W", "-n", "--keep-going"]
     jb = Path(sys.executable).with_name("jupyter-book")
     if jb.exists():
