@@ -139,7 +139,8 @@ def damage(path, how: str) -> None:
     elif how == "zeroed":
         path.write_bytes(bytes(len(raw)))
     elif how == "bit-flipped":
-        path.write_bytes(raw[:200] + bytes([raw[200] ^ 0x10]) + raw[201:])
+        at = min(200, len(raw) // 2)
+        path.write_bytes(raw[:at] + bytes([raw[at] ^ 0x10]) + raw[at + 1:])
     elif how == "deleted":
         path.unlink()
     else:
@@ -348,3 +349,46 @@ def test_a_finished_pruning_run_seals_its_checkpoints_too(tmp_path, name):
     damage(tmp_path / "run" / name, "bit-flipped")
     with pytest.raises(snapshot.SnapshotError, match=f"{name} does not match its SHA-256"):
         pruning.load_states(tmp_path / "run")
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    from test_pruning import SCHED, small_data
+    folder = tmp_path_factory.mktemp("finished") / "run"
+    pruning.run_pruning(folder, small_data(4), [3, 4], SCHED, max_batches=3, max_batches_dense=5)
+    return folder
+
+
+@pytest.mark.parametrize("name", ["summary.npz", "weights.npz", "provenance.json"])
+@pytest.mark.parametrize("how", ["truncated", "zeroed", "bit-flipped", "deleted"])
+def test_a_damaged_pruning_run_is_reported_by_file_with_a_remedy(finished_run, tmp_path, name, how):
+    import shutil
+
+    from helpers import snapshot
+    folder = tmp_path / "copy"
+    shutil.copytree(finished_run, folder)
+    damage(folder / name, how)
+    with pytest.raises(snapshot.SnapshotError, match=rf"{name}.*delete .*copy to train it again"):
+        pruning.load_states(folder)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("val_loss", np.nan, "'val_loss' holds 1 non-finite or negative value"),
+    ("test_loss", -1.0, "'test_loss' holds 1 non-finite or negative value"),
+    ("sparsity", 2.0, "'sparsity' must increase within"),
+])
+def test_a_sealed_pruning_run_with_invalid_values_is_refused_naming_the_array(finished_run, tmp_path, key, value,
+                                                                              message):
+    import shutil
+
+    from helpers import snapshot
+    folder = tmp_path / "copy"
+    shutil.copytree(finished_run, folder)
+    summary = dict(np.load(folder / "summary.npz"))
+    summary[key] = summary[key].astype(np.float64)
+    summary[key].flat[-1] = value
+    np.savez_compressed(folder / "summary.npz", **summary)
+    files = tuple(json.loads((folder / pipeline.MANIFEST).read_text())["files"])
+    pipeline.seal(folder, files, format=snapshot.FORMAT, version=snapshot.VERSION)
+    with pytest.raises(snapshot.SnapshotError, match=message):
+        pruning.load_states(folder)

@@ -416,7 +416,11 @@ def load_states(where: Path | Mapping[str, Any], threshold: float | None = None)
         directory = Path(where)
     if not snapshot.is_snapshot(directory):
         raise FileNotFoundError(f"no finished pruning run in {directory}; call run_or_load(params) to train it")
-    return snapshot.load(directory, threshold)
+    try:
+        return snapshot.load(directory, threshold)
+    except snapshot.SnapshotError as err:
+        raise snapshot.SnapshotError(f"{err} — this is a pruning run: delete {directory} to train it again") \
+            from None
 
 
 def exchange_masks(states: Snapshot, network: int, state: int) -> list[np.ndarray]:

@@ -188,12 +188,36 @@ def load(where: str | Path = "reference", threshold: float | None = None) -> "Sn
     folder = resolve_path(where)
     verify(folder)
     summary = pipeline.load_npz(folder / SUMMARY, required=SUMMARY_KEYS)
+    check_values(summary, folder / SUMMARY)
     try:
         provenance = json.loads((folder / PROVENANCE).read_text())
     except ValueError as exc:
         raise SnapshotError(f"{folder / PROVENANCE} is corrupt ({exc})") from None
     snap = Snapshot(summary, _FileWeights(folder / WEIGHTS, summary), provenance, folder)
     return snap if threshold is None else snap.with_threshold(threshold)
+
+
+def check_values(summary: Mapping[str, np.ndarray], path: Path) -> None:
+    """:class:`SnapshotError` naming the file and the array when the summary's values are not what a finished run
+    records: sparsities not in [0, 1) and increasing, losses not finite and ≥ 0, batch counts negative, or
+    arrays whose rows disagree on the number of networks and states."""
+    sparsity = np.asarray(summary["sparsity"], dtype=np.float64)
+    if sparsity.ndim != 1 or not np.all((sparsity >= 0) & (sparsity < 1)) or np.any(np.diff(sparsity) <= 0):
+        raise SnapshotError(f"{path}: 'sparsity' must increase within [0, 1); it holds {sparsity.tolist()}")
+    shape = np.shape(summary["val_loss"])
+    if len(shape) != 2 or shape[1] != len(sparsity):
+        raise SnapshotError(f"{path}: 'val_loss' has shape {shape}, expected (networks, {len(sparsity)})")
+    for name in ("val_loss", "test_loss", "train_slice_loss"):
+        values = np.asarray(summary[name], dtype=np.float64)
+        if values.shape != shape:
+            raise SnapshotError(f"{path}: {name!r} has shape {values.shape}, expected {shape}")
+        bad = ~(np.isfinite(values) & (values >= 0))
+        if bad.any():
+            k, st = map(int, np.argwhere(bad)[0])
+            raise SnapshotError(f"{path}: {name!r} holds {int(bad.sum())} non-finite or negative value(s), e.g. "
+                                f"network {k}, state {st}: {values[k, st]!r}")
+    if np.any(np.asarray(summary["batches"]) < 0):
+        raise SnapshotError(f"{path}: 'batches' holds negative counts")
 
 
 class _FileWeights:
