@@ -1,0 +1,34 @@
+"""Figures made for the book's page: drawn at the width of the text column, with fonts that stay legible there.
+
+The rendered book shows a figure at the width of its text column, about 700 px. A figure drawn wider is shrunk, and
+its fonts with it: a 15-inch figure with 10 pt labels shows them at less than 5 pt. :func:`subplots` draws every
+figure :data:`WIDTH_IN` wide with :data:`STYLE`'s fonts (9 pt ticks and legends, 10 pt labels), so that what
+the reader sees is what was drawn, at the size it was drawn. Captions are given in the cell's metadata
+(``mystnb.figure.caption``), so the page numbers them.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+#: Width of the book's text column, in inches (at 100 px per inch, the column's width in pixels).
+WIDTH_IN = 7.0
+
+#: Font sizes (pt) and resolution of every figure.
+STYLE: dict[str, Any] = {
+    "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9,
+    "legend.fontsize": 9, "legend.title_fontsize": 9, "figure.titlesize": 11, "figure.dpi": 100,
+    "savefig.dpi": 150,
+}
+
+
+def subplots(nrows: int = 1, ncols: int = 1, height: float | None = None, **kwargs: Any):
+    """``matplotlib.pyplot.subplots`` at the text column's width (:data:`WIDTH_IN`), with :data:`STYLE` and a
+    constrained layout. ``height``: inches (default 2.6 per row). Other keywords go to ``plt.subplots``.
+    Returns ``(fig, axes)`` as ``plt.subplots`` does."""
+    import matplotlib.pyplot as plt
+
+    if nrows < 1 or ncols < 1:
+        raise ValueError(f"nrows = {nrows!r} and ncols = {ncols!r} must be >= 1")
+    plt.rcParams.update(STYLE)
+    kwargs.setdefault("layout", "constrained")
+    return plt.subplots(nrows, ncols, figsize=(WIDTH_IN, height or 2.6 * nrows), **kwargs)
