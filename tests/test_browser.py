@@ -78,6 +78,29 @@ def math_problems(browser, timeout: float = 20.0) -> list[str]:
     return problems
 
 
+def layout_problems(browser) -> list[str]:
+    """Figures and tables made for the page: every figure of a cell output is a numbered figure with a caption
+    and fits the text column; no table is wider than the text column."""
+    found = browser.execute_script("""
+        const main = document.querySelector('main article, main, article');
+        const width = main ? main.getBoundingClientRect().width : 1e9;
+        const out = [];
+        document.querySelectorAll('.cell_output img').forEach(img => {
+            const fig = img.closest('figure');
+            const caption = fig && fig.querySelector('figcaption');
+            if (!caption || !/Fig\\.\\s*\\d+/.test(caption.innerText))
+                out.push(`figure ${img.getAttribute('src')} has no numbered caption`);
+            if (img.getBoundingClientRect().width > width + 1)
+                out.push(`figure ${img.getAttribute('src')} is wider than the text column`);
+        });
+        document.querySelectorAll('.cell_output table').forEach((t, i) => {
+            if (t.getBoundingClientRect().width > width + 1)
+                out.push(`table ${i + 1} is wider than the text column (${Math.round(t.getBoundingClientRect().width)} > ${Math.round(width)} px)`);
+        });
+        return out;""")
+    return list(found)
+
+
 def pages() -> list[str]:
     """HTML page of every toc entry (intro, chapters, references)."""
     names = []
@@ -114,6 +137,7 @@ def test_page_renders_with_figures_and_no_errors(page, html_dir, browser):
         if marker in text:
             problems.append(f"page text contains {marker!r}")
     problems += math_problems(browser)
+    problems += layout_problems(browser)
     main_text = browser.execute_script("const m = document.querySelector('main, article'); "
                                        "return m ? m.innerText : '';")
     for marker in ('preset = "ci"', "# Parameters", "it/s]", "Executing:"):

@@ -1,14 +1,21 @@
-"""Figures made for the book's page: drawn at the width of the text column, with fonts that stay legible there.
+"""Figures, tables and printed lines made for the book's page: drawn at the width of the text column, with fonts
+that stay legible there.
 
 The rendered book shows a figure at the width of its text column, about 700 px. A figure drawn wider is shrunk, and
 its fonts with it: a 15-inch figure with 10 pt labels shows them at less than 5 pt. :func:`subplots` draws every
 figure :data:`WIDTH_IN` wide with :data:`STYLE`'s fonts (9 pt ticks and legends, 10 pt labels), so that what
 the reader sees is what was drawn, at the size it was drawn. Captions are given in the cell's metadata
-(``mystnb.figure.caption``), so the page numbers them.
+(``mystnb.figure.caption``), so the page numbers them. :func:`exhibit` shows a table as HTML, :func:`write`
+prints a line of diagnostics wrapped to the column.
 """
 from __future__ import annotations
 
+import re
+import textwrap
 from typing import Any
+
+#: Characters per printed line that fit the text column.
+LINE_CHARS = 86
 
 #: Width of the book's text column, in inches (at 100 px per inch, the column's width in pixels).
 WIDTH_IN = 7.0
@@ -32,3 +39,25 @@ def subplots(nrows: int = 1, ncols: int = 1, height: float | None = None, **kwar
     plt.rcParams.update(STYLE)
     kwargs.setdefault("layout", "constrained")
     return plt.subplots(nrows, ncols, figsize=(WIDTH_IN, height or 2.6 * nrows), **kwargs)
+
+
+def write(*parts: Any) -> None:
+    """Print ``parts`` (joined by spaces) as a line of diagnostics, wrapped to :data:`LINE_CHARS` characters
+    with continuation lines indented."""
+    print(textwrap.fill(" ".join(str(part) for part in parts), width=LINE_CHARS, subsequent_indent="  "))
+
+
+_INTERVAL = re.compile(r" \[(\S+), (\S+)\]")
+
+
+def exhibit(frame) -> None:
+    """Display the pandas DataFrame ``frame`` as an HTML table: the index's name moved into the header row (one
+    row fewer), and each interval ``"m [q25, q75]"`` kept on one line (non-breaking spaces)."""
+    from IPython.display import display
+
+    frame = frame.map(lambda v: _INTERVAL.sub("\u00a0[\\1,\u00a0\\2]", v) if isinstance(v, str) else v)
+    if frame.index.name is not None and frame.index.nlevels == 1:
+        frame = frame.copy()
+        frame.columns = frame.columns.set_names([None] * (frame.columns.nlevels - 1) + [frame.index.name])
+        frame.index.name = None
+    display(frame)
