@@ -6,7 +6,13 @@ PRESET ?= default
 PARAMS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser book book-ci test bench reference clean
+.PHONY: help setup browser book test test-unit test-notebooks test-browser bench reference clean
+
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900
+PYTEST := $(PY) -m pytest -p no:cacheprovider
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
@@ -15,28 +21,36 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed  ## create .venv and install the pinned requirements
 
 # Debian's headless Chromium and its WebDriver, for the rendered-book test.
-browser:
+browser:  ## install Debian's chromium and chromium-driver if missing
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver)
 
-book: setup
+book: setup  ## execute every chapter at PRESET (default) and render the HTML book
 	$(PY) -m helpers.runner --preset $(PRESET) $(foreach p,$(PARAMS),--param $(p))
 
-test: setup browser
-	$(PY) -m pytest -p no:cacheprovider tests book --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
-	  --nbval-cell-timeout 900
+test: setup browser  ## every test: unit and oracle tests, nbval over every chapter, the browser test (what CI runs)
+	$(PYTEST) tests book $(NBVAL)
+
+test-unit: setup  ## the unit, oracle and reliability tests only
+	$(PYTEST) tests --ignore=tests/test_browser.py
+
+test-notebooks: setup  ## nbval over every chapter (ci preset) only
+	$(PYTEST) book $(NBVAL)
+
+test-browser: setup browser  ## the rendered book in headless Chromium only
+	$(PYTEST) tests/test_browser.py
 
 # Re-train the shipped reference ensemble (full original protocol, 8 networks; about an hour on 2 cores) in
 # artifacts/reference-run/ (resumable: run it again after an interruption) and rewrite data/reference/ from it.
-reference: setup
+reference: setup  ## re-train the shipped reference ensemble and rewrite data/reference/
 	$(PY) -m helpers.snapshot train --preset reference --work artifacts/reference-run
 	$(PY) -m helpers.snapshot export --work artifacts/reference-run --out data/reference
 
-bench: setup
+bench: setup  ## re-run every benchmark and rewrite benchmarks/results/
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
 
-clean:
+clean:  ## remove _build and artifacts
 	rm -rf _build artifacts

@@ -103,13 +103,7 @@ def layout_problems(browser) -> list[str]:
 
 def pages() -> list[str]:
     """HTML page of every toc entry (intro, chapters, references)."""
-    names = []
-    for line in (ROOT / "_toc.yml").read_text().splitlines():
-        line = line.strip()
-        for prefix in ("root:", "- file:"):
-            if line.startswith(prefix):
-                names.append(line[len(prefix):].strip())
-    return names
+    return runner.toc_entries(ROOT)
 
 
 @pytest.mark.parametrize("page", pages())

@@ -22,17 +22,29 @@ from pathlib import Path
 from helpers.pipeline import PRESET_NAMES, repo_root, resolve
 
 
+def toc_entries(root: Path) -> list[str]:
+    """Every page of the table of contents (``_toc.yml``, parsed as YAML), in order: the root, then each part's
+    chapters, as paths without suffix relative to ``root`` (e.g. ``"book/01_flight_model"``)."""
+    import yaml
+
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    names = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or ():
+            if "file" in entry:
+                names.append(entry["file"])
+            walk(entry.get("sections"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return names
+
+
 def chapters(root: Path) -> list[Path]:
-    """Notebook chapters in table-of-contents order (``_toc.yml`` entries that are ``.ipynb`` files)."""
-    found = []
-    for line in (root / "_toc.yml").read_text().splitlines():
-        line = line.strip()
-        for prefix in ("- file:", "root:", "file:"):
-            if line.startswith(prefix):
-                name = line[len(prefix):].strip()
-                if (root / f"{name}.ipynb").exists():
-                    found.append(root / f"{name}.ipynb")
-    return found
+    """Notebook chapters in table-of-contents order (the :func:`toc_entries` that are ``.ipynb`` files)."""
+    return [root / f"{name}.ipynb" for name in toc_entries(root) if (root / f"{name}.ipynb").exists()]
 
 
 def stage_sources(root: Path, stage: Path) -> None:
