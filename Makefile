@@ -6,7 +6,7 @@ PRESET ?= default
 PARAMS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup browser book test test-unit test-notebooks test-browser bench reference clean
+.PHONY: help setup browser book test test-unit test-notebooks test-browser notebooks bench reference clean
 
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900
 PYTEST := $(PY) -m pytest -p no:cacheprovider
@@ -48,6 +48,9 @@ test-browser: setup browser  ## the rendered book in headless Chromium only
 reference: setup  ## re-train the shipped reference ensemble and rewrite data/reference/
 	$(PY) -m helpers.snapshot train --preset reference --work artifacts/reference-run
 	$(PY) -m helpers.snapshot export --work artifacts/reference-run --out data/reference
+
+notebooks: setup  ## re-execute every chapter at the ci preset in place (the committed outputs) and normalise it
+	$(PY) -m helpers.notebooks
 
 bench: setup  ## re-run every benchmark and rewrite benchmarks/results/
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

@@ -1,0 +1,87 @@
+"""The committed chapters: re-executed at the ``ci`` preset and normalised, so that a change shows as a diff.
+
+papermill writes execution timestamps and durations into every cell, and gives its injected-parameters cell a new
+random id on every run; committed as they are, two runs of an unchanged chapter differ in hundreds of lines.
+:func:`normalise` removes what changes from run to run (papermill's and Jupyter's execution metadata) and gives
+the injected cell a fixed id (the other cells keep theirs, which papermill preserves), keeping sources, outputs
+and tags as they are.
+``python -m helpers.notebooks`` re-executes the chapters at ``ci`` (the outputs that ``make test`` compares) and
+normalises them; ``--check`` only reports chapters that are not normalised (``tests/test_notebooks.py``).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from pathlib import Path
+
+#: Cell-metadata keys written by an execution (papermill, Jupyter), never by an author.
+EXECUTION_KEYS = ("papermill", "execution")
+
+
+def normalised(nb):
+    """A copy of the ``nbformat`` notebook ``nb`` without execution metadata, papermill's injected cell with the
+    id ``"injected-parameters"``."""
+    nb = copy.deepcopy(nb)
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        for key in EXECUTION_KEYS:
+            cell.metadata.pop(key, None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"
+    return nb
+
+
+def is_normalised(path: Path) -> bool:
+    """Whether the notebook file at ``path`` equals its :func:`normalised` form."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return nb == normalised(nb)
+
+
+def normalise(path: Path) -> bool:
+    """Rewrite the notebook at ``path`` normalised; returns whether it changed."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    clean = normalised(nb)
+    if clean == nb:
+        return False
+    nbformat.write(clean, path)
+    return True
+
+
+def execute_ci(path: Path) -> None:
+    """Re-execute the chapter at ``path`` in place at the ``ci`` preset (papermill, in the chapter's folder)."""
+    import papermill as pm
+
+    pm.execute_notebook(str(path), str(path), parameters={"preset": "ci"}, cwd=str(Path(path).parent),
+                        kernel_name="python3", progress_bar=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from helpers import runner
+    from helpers.pipeline import repo_root
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("chapters", nargs="*", type=Path, help="notebooks (default: every chapter of the toc)")
+    parser.add_argument("--check", action="store_true", help="only list the chapters that are not normalised")
+    parser.add_argument("--no-execute", action="store_true", help="normalise without re-executing")
+    args = parser.parse_args(argv)
+    paths = args.chapters or runner.chapters(repo_root())
+    if args.check:
+        stale = [p for p in paths if not is_normalised(p)]
+        for p in stale:
+            print(f"{p}: not normalised (run `make notebooks`)", file=sys.stderr)
+        return 1 if stale else 0
+    for path in paths:
+        if not args.no_execute:
+            print(f"executing {path.name} at ci ...", flush=True)
+            execute_ci(path)
+        normalise(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
