@@ -1,5 +1,4 @@
 """Helper package of the motif-distribution reproduction book: simulation, data, training, pruning, motifs."""
-import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -15,14 +14,13 @@ def _key_numba_cache() -> None:
     numba invalidates a cached function only when its own file changes, but kernels here call kernels of other
     modules (e.g. ``nulls`` counts with ``motifs._count_packed``), whose machine code is compiled into the
     caller. A changed callee would leave the caller's cache running the old code; a key over all modules rules
-    that out. Folders of other versions are removed. ``NUMBA_CACHE_DIR``, if set, is the parent folder."""
+    that out (comments and docstrings do not count: :func:`helpers.sources.digest`). Folders of other versions are
+removed. ``NUMBA_CACHE_DIR``, if set, is the parent folder."""
+    from helpers import sources
+
     here = Path(__file__).parent
-    digest = hashlib.sha256()
-    for path in sorted(here.glob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
     parent = Path(os.environ.get("NUMBA_CACHE_DIR") or here / "__pycache__")
-    key = f"numba-{digest.hexdigest()[:12]}"
+    key = f"numba-{sources.digest(sorted(here.glob('*.py')))[:12]}"
     for old in parent.glob("numba-*"):
         if old.name != key:
             shutil.rmtree(old, ignore_errors=True)

@@ -221,26 +221,18 @@ def artifact_root() -> Path:
     return Path(os.environ.get("HELPERS_ARTIFACTS", repo_root() / "artifacts"))
 
 
-#: Helper modules whose source determines each stage's artifacts (a stage not listed depends on all of them).
-STAGE_MODULES: dict[str, tuple[str, ...]] = {
-    "data": ("pipeline", "flight", "data"),
-    "pruning": ("pipeline", "flight", "data", "ensemble", "pruning"),
-    "census": ("pipeline", "flight", "data", "ensemble", "pruning", "graph", "motifs", "nulls", "stats",
-               "convergence", "census"),
-}
-
-
 def code_version(stage: str | None = None) -> str:
-    """A short hash of the helper source a stage depends on (:data:`STAGE_MODULES`; all modules by default):
-    any change to that code changes the stage's artifact keys."""
-    here = Path(__file__).parent
-    names = STAGE_MODULES.get(stage) if stage else None
-    paths = [here / f"{n}.py" for n in names] if names else sorted(here.glob("*.py"))
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
+    """A short hash of the code a stage's artifacts depend on: the stage's module (``"data"``, ``"pruning"``,
+    ``"census"``) and every helper module it imports (:func:`helpers.sources.closure`); all helper modules for
+    ``None`` or a stage without a module of its name. Comments and docstrings do not count
+    (:func:`helpers.sources.digest`), so only a change of the code re-keys the stage's artifacts."""
+    from helpers import sources
+
+    if stage and (sources.PACKAGE / f"{stage}.py").exists():
+        paths = [sources.PACKAGE / f"{name}.py" for name in sources.closure(stage)]
+    else:
+        paths = sorted(sources.PACKAGE.glob("*.py"))
+    return sources.digest(paths)[:12]
 
 
 def run_key(stage: str, params: Mapping[str, Any]) -> str:

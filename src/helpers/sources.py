@@ -1,0 +1,70 @@
+"""What code a result depends on: the helper modules a module imports, and a digest of their code.
+
+Artifact keys (:func:`helpers.pipeline.code_version`) and the compiled-kernel cache (``helpers/__init__.py``) must
+change when the code that produced them changes, and only then: editing a comment or a docstring must not re-key
+a run that takes hours. :func:`digest` therefore hashes each module's syntax tree with its docstrings removed
+(comments and formatting never reach the tree), and :func:`closure` finds the helper modules a module imports,
+directly or through others, at top level or inside functions.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+#: The folder of the helper package.
+PACKAGE = Path(__file__).parent
+
+
+def _imports(path: Path) -> set[str]:
+    """Names of the helper modules that the module at ``path`` imports anywhere in its code."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("helpers.")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.module == "helpers" or (node.level == 1 and node.module is None):
+                found |= {a.name for a in node.names}
+            elif node.module and node.module.startswith("helpers."):
+                found.add(node.module.split(".")[1])
+            elif node.level == 1 and node.module:
+                found.add(node.module.split(".")[0])
+    return {name for name in found if (PACKAGE / f"{name}.py").exists()}
+
+
+def closure(module: str) -> tuple[str, ...]:
+    """``module`` and every helper module it imports, directly or through others, sorted by name."""
+    seen, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        if not (PACKAGE / f"{name}.py").exists():
+            raise ValueError(f"no helper module {name!r} in {PACKAGE}")
+        seen.add(name)
+        todo.extend(_imports(PACKAGE / f"{name}.py") - seen)
+    return tuple(sorted(seen))
+
+
+def _code_only(tree: ast.AST) -> ast.AST:
+    """``tree`` without the docstrings of its module, classes and functions."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def digest(paths: Iterable[Path]) -> str:
+    """Hex SHA-256 over the code of the given Python files (name and docstring-free syntax tree of each, in
+    the order given): the same for two versions that differ only in comments, docstrings or formatting."""
+    h = hashlib.sha256()
+    for path in paths:
+        path = Path(path)
+        tree = _code_only(ast.parse(path.read_text(), filename=str(path)))
+        h.update(path.name.encode())
+        h.update(ast.dump(tree, annotate_fields=False, include_attributes=False).encode())
+    return h.hexdigest()
