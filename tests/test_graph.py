@@ -4,10 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from helpers import graph
-
-
-def random_network(rng, sizes, density):
-    return [rng.random((a + 1, b)) < density for a, b in zip(sizes[:-1], sizes[1:])]
+from helpers.oracle import random_network
 
 
 def forward(masks, weights, x):

@@ -3,65 +3,16 @@ degree formulas, and the SPEC's exact counts of the dense original architecture.
 import itertools
 from math import comb
 
-import networkx as nx
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
-from networkx.algorithms.isomorphism import DiGraphMatcher
 
 from helpers import graph, motifs
-
-PATTERNS = {   # pattern edges and the size of its automorphism group
-    "edges": ([(0, 1)], 1),
-    "diverging2": ([(0, 1), (0, 2)], 2),
-    "converging2": ([(0, 2), (1, 2)], 2),
-    "diverging3": ([(0, 1), (0, 2), (0, 3)], 6),
-    "bifan": ([(0, 2), (0, 3), (1, 2), (1, 3)], 4),
-    "biparallel": ([(0, 1), (0, 2), (1, 3), (2, 3)], 2),
-}
-CONVERGING3 = ([(0, 3), (1, 3), (2, 3)], 6)
-
-
-def random_network(rng, sizes, density):
-    return [rng.random((a + 1, b)) < density for a, b in zip(sizes[:-1], sizes[1:])]
-
-
-def monomorphism_count(g, edges, n_aut):
-    pattern = nx.DiGraph(edges)
-    total = sum(1 for _ in DiGraphMatcher(g, pattern).subgraph_monomorphisms_iter())
-    assert total % n_aut == 0
-    return total // n_aut
-
-
-def paths_by_dfs(g, length):
-    """All directed paths with `length` edges, and the set of (start, end) pairs they join."""
-    paths, pairs = 0, set()
-
-    def walk(node, start, depth):
-        nonlocal paths
-        if depth == length:
-            paths += 1
-            pairs.add((start, node))
-            return
-        for nxt in g.successors(node):
-            walk(nxt, start, depth + 1)
-
-    for v in g.nodes:
-        walk(v, v, 0)
-    return paths, len(pairs)
-
+from helpers.oracle import brute_force_counts, random_network
 
 def oracle(masks):
-    g = graph.to_networkx(masks)
-    out = {name: monomorphism_count(g, e, a) for name, (e, a) in PATTERNS.items()}
-    conv3 = monomorphism_count(g, *CONVERGING3)
-    indeg = [d for _, d in g.in_degree()]
-    paper_conv3 = sum(comb(d, 2) for d in indeg if d >= 3)          # B1, directly from the definition
-    p2, r2 = paths_by_dfs(g, 2)
-    p3, r3 = paths_by_dfs(g, 3)
-    paper = dict(out, chain2=r2, chain3=r3, converging3=paper_conv3)
-    subgraph = dict(out, chain2=p2, chain3=p3, converging3=conv3)
-    return paper, subgraph
+    counts = brute_force_counts(masks)
+    return counts["paper"], counts["subgraph"]
 
 
 @settings(max_examples=60, deadline=None)

@@ -7,15 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from helpers import graph, motifs, nulls
-
-
-def random_network(rng, sizes, density, bias_density=None):
-    out = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        m = rng.random((a + 1, b)) < density
-        m[-1] = rng.random(b) < (density if bias_density is None else bias_density)
-        out.append(m)
-    return out
+from helpers.oracle import random_network
 
 
 def layer_facts(masks):
