@@ -71,3 +71,20 @@ def test_keys_follow_the_code_each_stage_depends_on(monkeypatch):
     key = pipeline.run_key("data", {"n": 1})
     monkeypatch.setattr(pipeline, "code_version", lambda stage=None: "changed")
     assert pipeline.run_key("data", {"n": 1}) != key
+
+
+def test_chapter_setup_resolves_the_declared_parameters_and_sets_threads():
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        namespace = {"preset": "ci", "seed": None, "n_null": 50, "np": np, "In": []}
+        params = pipeline.chapter(namespace)
+        assert params == {"preset": "ci", "seed": 0, "n_null": 50}
+        assert torch.get_num_threads() == pipeline.PRESETS["ci"]["threads"] == 1
+        with pytest.raises(ValueError, match="unknown parameter 'n_nul'"):
+            pipeline.chapter(dict(namespace, n_nul=3))
+        with pytest.raises(ValueError, match="'n_null' = 3 is invalid"):
+            pipeline.chapter(dict(namespace, n_null=3))
+    finally:
+        torch.set_num_threads(before)

@@ -262,3 +262,15 @@ def test_a_corrupt_checkpoint_is_reported_by_path(tmp_path, damage):
     ckpt.write_bytes(raw[: len(raw) // 3] if damage == "truncate" else b"not a checkpoint" * 100)
     with pytest.raises(pipeline.ArtifactError, match="checkpoint .*checkpoint.pt is unreadable"):
         P.run_pruning(tmp_path / "run", data, [5], SCHED, **kw)
+
+
+def test_network_focus_names_a_missing_network_and_explains_the_state():
+    sparsity = P.saved_sparsities(pipeline.PAPER_SCHEDULE)
+    states = {"sparsity": sparsity, "optimal": np.array([8, -1])}
+    assert P.network_focus(states, 0, 1e-3) == (8, "its optimally sparse state (the most pruned with validation "
+                                                   "loss <= 0.001)")
+    state, why = P.network_focus(states, 1, 1e-3)
+    assert state == 12 and why.startswith("none of its saved states has validation loss <= 0.001, so it is shown "
+                                          "at the 93% state")
+    with pytest.raises(ValueError, match=r"'network' = 2 is invalid: it must be an integer in \[0, 1\]"):
+        P.network_focus(states, 2, 1e-3)

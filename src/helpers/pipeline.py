@@ -121,6 +121,8 @@ SPECS: dict[str, Spec] = {
     "null_outputs": Spec(str, choices=("live", "all"), doc="which output neurons a null may wire: those live in "
                          "the real network (ours) or all of them (the original's rule)"),
     "convention": Spec(str, choices=("paper", "subgraph"), doc="how chains and 3rd-order converging count"),
+    "threads": Spec(int, 1, 256, doc="CPU threads torch uses in a chapter (1 at ci: the committed outputs are "
+                    "reproducible bit for bit)"),
     "network": Spec(int, 0, 999_999, doc="which network of the analysed ensemble chapters 5 and 6 show; it "
                     "must exist in that ensemble"),
 }
@@ -132,9 +134,9 @@ PAPER_SCHEDULE = (0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.90, 0.91, 0.
 #: Preset values. ``ci`` keeps every chapter to about a minute; ``default`` is a laptop-sized real run;
 #: ``paper`` is the original study's scale.
 _COMMON = dict(seed=0, data_seed=0, threshold=1e-3, schedule=PAPER_SCHEDULE, bias_pruning="original",
-               stopping="group", first_network=0, null_model="paper", null_outputs="live", convention="paper", network=0)
+               stopping="group", first_network=0, null_model="paper", null_outputs="live", convention="paper", network=0, threads=2)
 PRESETS: dict[str, dict[str, Any]] = {
-    "ci": dict(_COMMON, n_trajectories=20_000, n_networks=2, device="cpu", max_batches=100, max_batches_dense=600,
+    "ci": dict(_COMMON, threads=1, n_trajectories=20_000, n_networks=2, device="cpu", max_batches=100, max_batches_dense=600,
                n_eval=200_000, n_null=100, ensemble_source="reference", n_analysed=3),
     "default": dict(_COMMON, n_trajectories=1_000_000, n_networks=3, device="cpu", max_batches=1_000,
                     max_batches_dense=16_000, n_eval=200_000, n_null=1000, ensemble_source="reference",
@@ -182,6 +184,20 @@ def check_cuda() -> None:
 
 #: Names a notebook's namespace holds besides its parameters (IPython's own).
 _NOTEBOOK_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython", "open"})
+
+
+def chapter(namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """The setup of a chapter, from its namespace (``globals()``) after its imports: unknown names refused
+    (:func:`reject_unknown`), every parameter its ``parameters`` cell declares resolved against ``preset`` and
+    validated (:func:`resolve`), torch's threads set to the preset's ``threads`` when torch is in use. Returns the
+    resolved parameters."""
+    import sys
+
+    reject_unknown(namespace)
+    params = resolve(namespace["preset"], **{k: namespace[k] for k in SPECS if k in namespace and k != "preset"})
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(value(params, "threads"))
+    return params
 
 
 def reject_unknown(namespace: Mapping[str, Any]) -> None:

@@ -476,6 +476,20 @@ def focus_states(states: Mapping[str, np.ndarray]) -> tuple[dict[int, int], str]
     return {e: nearest for e in range(len(optimal))}, f"the {sparsity[nearest]:.0%} state ({why})"
 
 
+def network_focus(states: Mapping[str, np.ndarray], network: int, threshold: float) -> tuple[int, str]:
+    """The saved state at which a single-network chapter shows ``network``: its own optimally sparse state, or,
+    if it has none, the state :func:`focus_states` falls back to. Returns (state index, why, as a phrase).
+    ``ValueError`` naming the parameter if the ensemble has no such network."""
+    n = len(states["optimal"])
+    if isinstance(network, bool) or not isinstance(network, (int, np.integer)) or not 0 <= network < n:
+        raise ValueError(f"parameter 'network' = {network!r} is invalid: it must be an integer in [0, {n - 1}] "
+                         f"(the ensemble analysed has {n} networks)")
+    focus, rule = focus_states({"sparsity": states["sparsity"], "optimal": states["optimal"][[network]]})
+    if states["optimal"][network] >= 0:
+        return focus[0], f"its optimally sparse state (the most pruned with validation loss <= {threshold:g})"
+    return focus[0], f"none of its saved states has validation loss <= {threshold:g}, so it is shown at {rule}"
+
+
 # -------------------------------------------------------------------------------------------- pipeline
 
 def key_params(params: Mapping[str, Any]) -> dict[str, Any]:
