@@ -88,3 +88,18 @@ def test_chapter_setup_resolves_the_declared_parameters_and_sets_threads():
             pipeline.chapter(dict(namespace, n_null=3))
     finally:
         torch.set_num_threads(before)
+
+
+def test_parameter_choices_are_those_of_the_modules_that_own_them():
+    """pipeline stays import-light (its artifact keys would otherwise follow the null models' code), so it
+    repeats these lists; this test keeps them from drifting apart."""
+    from helpers import census, ensemble, motifs, nulls, pruning
+
+    assert pipeline.SPECS["null_model"].choices == nulls.MODELS
+    assert pipeline.SPECS["null_outputs"].choices == nulls.OUTPUT_RULES
+    assert pipeline.SPECS["convention"].choices == motifs.CONVENTIONS == census.CONVENTIONS
+    for bad, check in (("other", pruning.check_bias_pruning), ("tpu", ensemble.check_device)):
+        with pytest.raises(ValueError):
+            check(bad)
+    for good in pipeline.SPECS["bias_pruning"].choices:
+        pruning.check_bias_pruning(good)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from helpers import convergence, graph, motifs, nulls, pipeline, pruning, stats
 
-CONVENTIONS = ("paper", "subgraph")
+CONVENTIONS = motifs.CONVENTIONS
 #: Motifs with a Z-score (edges are fixed by the null model, so their Z is always undefined).
 Z_MOTIFS = tuple(m for m in motifs.MOTIFS if m != "edges")
 #: The files of a census artifact.
