@@ -134,10 +134,11 @@ PAPER_SCHEDULE = (0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.90, 0.91, 0.
 #: Preset values. ``ci`` keeps every chapter to about a minute; ``default`` is a laptop-sized real run;
 #: ``paper`` is the original study's scale.
 _COMMON = dict(seed=0, data_seed=0, threshold=1e-3, schedule=PAPER_SCHEDULE, bias_pruning="original",
-               stopping="group", first_network=0, null_model="paper", null_outputs="live", convention="paper", network=0, threads=2)
+               stopping="group", first_network=0, null_model="paper", null_outputs="live", convention="paper",
+               network=0, threads=2)
 PRESETS: dict[str, dict[str, Any]] = {
-    "ci": dict(_COMMON, threads=1, n_trajectories=20_000, n_networks=2, device="cpu", max_batches=100, max_batches_dense=600,
-               n_eval=200_000, n_null=100, ensemble_source="reference", n_analysed=3),
+    "ci": dict(_COMMON, threads=1, n_trajectories=20_000, n_networks=2, device="cpu", max_batches=100,
+               max_batches_dense=600, n_eval=200_000, n_null=100, ensemble_source="reference", n_analysed=3),
     "default": dict(_COMMON, n_trajectories=1_000_000, n_networks=3, device="cpu", max_batches=1_000,
                     max_batches_dense=16_000, n_eval=200_000, n_null=1000, ensemble_source="reference",
                     n_analysed=100_000),
