@@ -6,7 +6,7 @@ PRESET ?= default
 PARAMS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup browser book test test-unit test-notebooks test-browser notebooks bench reference clean
+.PHONY: help setup browser latex book pdf test test-unit test-notebooks test-browser test-pdf notebooks bench reference clean
 
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900
 PYTEST := $(PY) -m pytest -p no:cacheprovider
@@ -28,20 +28,34 @@ browser:  ## install Debian's chromium and chromium-driver if missing
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver)
 
+# Debian's TeX Live (XeLaTeX, latexmk, the LaTeX packages Sphinx uses, FreeFont for the book's Unicode) and
+# poppler-utils (the PDF test reads the PDF back): about 600 MB, for `make pdf`.
+LATEX_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-xetex \
+                  texlive-plain-generic latexmk fonts-freefont-otf poppler-utils
+latex:  ## install Debian's TeX Live (XeLaTeX) and poppler-utils if missing, for the PDF
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v pdftotext >/dev/null || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends $(LATEX_PACKAGES))
+
 book: setup  ## execute every chapter at PRESET (default) and render the HTML book
 	$(PY) -m helpers.runner --preset $(PRESET) $(foreach p,$(PARAMS),--param $(p))
 
-test: setup browser  ## every test: unit and oracle tests, nbval over every chapter, the browser test (what CI runs)
+pdf: setup latex  ## execute every chapter at PRESET and render the HTML book and the whole book as one PDF
+	$(PY) -m helpers.runner --preset $(PRESET) --pdf $(foreach p,$(PARAMS),--param $(p))
+
+test: setup browser latex  ## every test: unit and oracle tests, nbval over every chapter, browser and PDF (what CI runs)
 	$(PYTEST) tests book $(NBVAL)
 
 test-unit: setup  ## the unit, oracle and reliability tests only
-	$(PYTEST) tests --ignore=tests/test_browser.py
+	$(PYTEST) tests --ignore=tests/test_browser.py --ignore=tests/test_pdf.py
 
 test-notebooks: setup  ## nbval over every chapter (ci preset) only
 	$(PYTEST) book $(NBVAL)
 
 test-browser: setup browser  ## the rendered book in headless Chromium only
 	$(PYTEST) tests/test_browser.py
+
+test-pdf: setup latex  ## the whole-book PDF (from the committed chapters) only
+	$(PYTEST) tests/test_pdf.py
 
 # Re-train the shipped reference ensemble (full original protocol, 8 networks; about an hour on 2 cores) in
 # artifacts/reference-run/ (resumable: run it again after an interruption) and rewrite data/reference/ from it.

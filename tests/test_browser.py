@@ -4,7 +4,7 @@ Builds the HTML book from the committed notebooks (their ``ci`` outputs, no re-e
 chapter page with every non-local request blocked (as on a machine without a network): each must render its title,
 every figure must load with a non-zero size, every formula must be typeset by the book's own MathJax (no raw
 ``\(``/``\[`` TeX left in the text), no parameters cell or progress bar may show, and no error output or traceback
-may appear. A screenshot of every page is written to ``_build/browser-pages/`` for a person to look at; failing
+may appear; the footer must name the commit the book was built from. A screenshot of every page is written to ``_build/browser-pages/`` for a person to look at; failing
 pages also to ``_build/browser-failures/``.
 """
 from __future__ import annotations
@@ -130,6 +130,8 @@ def test_page_renders_with_figures_and_no_errors(page, html_dir, browser):
     for marker in ("Traceback (most recent call last)", "Error executing", "PapermillExecutionError"):
         if marker in text:
             problems.append(f"page text contains {marker!r}")
+    if "Built from commit" not in text:
+        problems.append("no footer naming the commit the book was built from")
     problems += math_problems(browser)
     problems += layout_problems(browser)
     main_text = browser.execute_script("const m = document.querySelector('main, article'); "

@@ -41,3 +41,50 @@ def test_check_used():
     runner.check_used(ROOT, {"n_null": 10})
     with pytest.raises(ValueError, match="n_null"):
         runner.check_used(ROOT, {"n_null": 10}, only=["03", "04"])
+
+
+@pytest.mark.parametrize("remote, url", [
+    ("https://github.com/owner/book.git", "https://github.com/owner/book"),
+    ("git@github.com:owner/book.git", "https://github.com/owner/book"),
+    ("/home/someone/book", None),
+])
+def test_repository_url_from_the_environment(monkeypatch, remote, url):
+    from helpers.sources import repository_url
+
+    monkeypatch.setenv("BOOK_REPOSITORY", remote)
+    assert repository_url(ROOT) == url
+
+
+def test_provenance_names_the_commit_and_links_the_repository(monkeypatch):
+    from helpers.sources import git_commit
+
+    sha = git_commit(ROOT)["sha"]
+    monkeypatch.setenv("BOOK_REPOSITORY", "https://github.com/owner/book")
+    config = runner.provenance_config(ROOT)
+    assert f'href="https://github.com/owner/book/tree/{sha}">{sha[:7]}</a>' in config["html"]["extra_footer"]
+    assert config["repository"]["url"] == "https://github.com/owner/book"
+    assert config["html"]["use_repository_button"]
+    monkeypatch.setenv("BOOK_REPOSITORY", "")
+    config = runner.provenance_config(ROOT)
+    assert f"<code>{sha[:7]}</code>" in config["html"]["extra_footer"] and "repository" not in config
+
+
+def test_merge_puts_nested_entries_in():
+    assert runner.merge({"html": {"a": 1}, "b": 2}, {"html": {"c": 3}}) == {"html": {"a": 1, "c": 3}, "b": 2}
+
+
+@pytest.mark.parametrize("medium, code_tag", [("html", "hide-input"), ("pdf", "remove-input")])
+def test_prepare_for_reading_tags_each_medium(tmp_path, medium, code_tag):
+    import nbformat
+
+    runner.stage_sources(ROOT, tmp_path)
+    runner.prepare_for_reading(tmp_path, "pdf" if medium == "html" else "html")   # the other medium first
+    runner.prepare_for_reading(tmp_path, medium)
+    nb = nbformat.read(runner.chapters(tmp_path)[0], as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    machinery = [c for c in code if set(runner.HIDDEN_CELLS) & set(c.metadata.tags)]
+    assert machinery and all("remove-cell" in c.metadata.tags for c in machinery)  # parameters, injected cell
+    for cell in code[len(machinery):]:
+        assert code_tag in cell.metadata.tags and len(set(runner.CODE_TAGS.values()) & set(cell.metadata.tags)) == 1
+    with pytest.raises(ValueError, match="medium='epub'"):
+        runner.prepare_for_reading(tmp_path, "epub")

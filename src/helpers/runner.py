@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from helpers.pipeline import PRESET_NAMES, repo_root, resolve
+from helpers.sources import git_commit, repository_url
 
 
 def toc_entries(root: Path) -> list[str]:
@@ -47,13 +48,43 @@ def chapters(root: Path) -> list[Path]:
     return [root / f"{name}.ipynb" for name in toc_entries(root) if (root / f"{name}.ipynb").exists()]
 
 
+def provenance_config(root: Path) -> dict:
+    """What the rendered book says about its source, as ``_config.yml`` entries: a footer naming the commit it was
+    built from (and whether the working tree differed from it), linked to the repository when its public address
+    is known (:func:`helpers.sources.repository_url`), which also turns on the page's repository and source
+    buttons."""
+    commit, url = git_commit(root), repository_url(root)
+    if commit["sha"] is None:
+        return {}
+    sha = commit["sha"][:7]
+    where = f'<a href="{url}/tree/{commit["sha"]}">{sha}</a>' if url else f"<code>{sha}</code>"
+    local = " with local changes" if commit["dirty"] else ""
+    config = {"html": {"extra_footer": f"<p>Built from commit {where}{local} of the book's repository.</p>"}}
+    if url:
+        config["repository"] = {"url": url, "branch": "main", "path_to_book": "."}
+        config["html"].update(use_repository_button=True, use_source_button=True)
+    return config
+
+
+def merge(base: dict, extra: dict) -> dict:
+    """``base`` with the entries of ``extra`` put in, nested dictionaries merged key by key."""
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = merge(out.get(key, {}), value) if isinstance(value, dict) else value
+    return out
+
+
 def stage_sources(root: Path, stage: Path) -> None:
-    """Fresh copy of the book sources (config, toc, ``book/``) in ``stage``."""
+    """Fresh copy of the book sources (config, toc, ``book/``) in ``stage``; the staged ``_config.yml`` also
+    carries the book's provenance (:func:`provenance_config`)."""
+    import yaml
+
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy2(root / name, stage / name)
+    shutil.copy2(root / "_toc.yml", stage / "_toc.yml")
+    config = merge(yaml.safe_load((root / "_config.yml").read_text()), provenance_config(root))
+    (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     shutil.copytree(root / "book", stage / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_build"))
 
 
@@ -112,36 +143,60 @@ def execute(stage: Path, preset: str, only: list[str] | None = None, params: dic
 
 #: Cell tags the rendered page leaves out entirely (the notebooks keep and execute these cells).
 HIDDEN_CELLS = ("parameters", "injected-parameters")
+#: How a code cell's source appears: collapsed on the web page, left out of the PDF.
+CODE_TAGS = {"html": "hide-input", "pdf": "remove-input"}
 
 
-def prepare_for_reading(stage: Path) -> None:
-    """Tag the staged chapters for the page: the ``parameters`` and papermill's injected cell are removed
-    (``remove-cell``), every other code cell shows its outputs with its source collapsed (``hide-input``). Only
-    the staged copies change; the notebooks in ``book/`` keep their cells as they are."""
+def prepare_for_reading(stage: Path, medium: str = "html") -> None:
+    """Tag the staged chapters for ``medium`` (``"html"`` or ``"pdf"``): the ``parameters`` and papermill's
+    injected cell are removed (``remove-cell``), every other code cell shows its outputs with its source collapsed
+    (``hide-input``, web page) or left out (``remove-input``, PDF). Only the staged copies change; the notebooks in
+    ``book/`` keep their cells as they are. Raises ``ValueError`` for another medium."""
     import nbformat
 
+    if medium not in CODE_TAGS:
+        raise ValueError(f"medium={medium!r}: must be one of {sorted(CODE_TAGS)}")
     for notebook in chapters(stage):
         nb = nbformat.read(notebook, as_version=4)
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
-            tags = list(cell.metadata.get("tags", []))
-            extra = "remove-cell" if any(t in HIDDEN_CELLS for t in tags) else "hide-input"
-            if extra not in tags:
-                cell.metadata["tags"] = tags + [extra]
+            tags = [t for t in cell.metadata.get("tags", []) if t not in CODE_TAGS.values()]
+            extra = "remove-cell" if any(t in HIDDEN_CELLS for t in tags) else CODE_TAGS[medium]
+            cell.metadata["tags"] = tags + [extra] if extra not in tags else tags
         nbformat.write(nb, notebook)
+
+
+def jupyter_book(stage: Path, *options: str) -> None:
+    """``jupyter-book build stage`` with warnings as errors and ``options``; raises on failure."""
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb)] if jb.exists() else [sys.executable, "-m", "jupyter_book"]
+    subprocess.run(cmd + ["build", str(stage), "-W", "-n", "--keep-going", *options], check=True)
 
 
 def render(stage: Path) -> Path:
     """Tag the staged chapters for reading (:func:`prepare_for_reading`) and build the HTML book with warnings
     as errors; returns the HTML folder."""
-    prepare_for_reading(stage)
-    cmd = [sys.executable, "-m", "jupyter_book", "build", str(stage), "-W", "-n", "--keep-going"]
-    jb = Path(sys.executable).with_name("jupyter-book")
-    if jb.exists():
-        cmd = [str(jb), "build", str(stage), "-W", "-n", "--keep-going"]
-    subprocess.run(cmd, check=True)
+    prepare_for_reading(stage, "html")
+    jupyter_book(stage)
     return stage / "_build" / "html"
+
+
+def render_pdf(stage: Path) -> Path:
+    """The whole book as one PDF, ``stage/_build/latex/book.pdf``, from the same staged (executed) chapters:
+    Sphinx's LaTeX builder (through Jupyter Book), then ``latexmk`` with XeLaTeX (Debian's TeX Live; ``make
+    latex`` installs it). Glued figures shown on another page than their chapter's (the landing page's
+    headline figure) are written by myst-nb with a path one folder too high for the LaTeX folder, where Sphinx
+    copies every image; those paths are corrected before LaTeX runs. Raises ``CalledProcessError`` when either
+    step fails (the LaTeX log is ``stage/_build/latex/book.log``)."""
+    prepare_for_reading(stage, "pdf")
+    jupyter_book(stage, "--builder", "latex")
+    latex = stage / "_build" / "latex"
+    tex = latex / "book.tex"
+    tex.write_text(tex.read_text().replace(r"\sphinxincludegraphics{{../", r"\sphinxincludegraphics{{"))
+    subprocess.run(["latexmk", "-pdfxe", "-interaction=nonstopmode", "-halt-on-error", "book.tex"], cwd=latex,
+                   check=True, stdout=subprocess.DEVNULL)
+    return latex / "book.pdf"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="staging folder (default _build/<preset>)")
     parser.add_argument("--no-execute", action="store_true", help="render the committed outputs as they are")
     parser.add_argument("--only", nargs="*", help="execute only chapters whose file name starts with these")
+    parser.add_argument("--pdf", action="store_true", help="also render the whole book as one PDF (make latex)")
     args = parser.parse_args(argv)
     root = repo_root()
     try:
@@ -167,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         execute(stage, args.preset, args.only, params)
     html = render(stage)
     print(f"[book] rendered {html / 'index.html'} in {time.perf_counter() - start:.0f} s total", flush=True)
+    if args.pdf:
+        pdf = render_pdf(stage)
+        print(f"[book] rendered {pdf} in {time.perf_counter() - start:.0f} s total", flush=True)
     return 0
 
 

@@ -39,7 +39,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -49,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from helpers import pipeline
+from helpers.sources import git_commit
 
 FORMAT, VERSION = "helpers-snapshot", 1
 SUMMARY, WEIGHTS, PROVENANCE, MANIFEST = "summary.npz", "weights.npz", "provenance.json", pipeline.MANIFEST
@@ -494,19 +494,6 @@ def merge(snaps: Sequence[Snapshot], provenance: Mapping[str, Any]) -> tuple[dic
 
 
 # ------------------------------------------------------------------------------ the reference ensemble
-
-def git_commit(root: Path | None = None) -> dict[str, Any]:
-    """The commit of the working tree (``sha``) and whether tracked files differ from it (``dirty``)."""
-    root = root or pipeline.repo_root()
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                             check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                                    capture_output=True, text=True, check=True).stdout.strip())
-    except (OSError, subprocess.CalledProcessError):
-        return {"sha": None, "dirty": None}
-    return {"sha": sha, "dirty": dirty}
-
 
 def machine() -> dict[str, Any]:
     """What a run ran on: processor, cores, torch and its threads, Python, platform."""

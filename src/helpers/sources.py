@@ -4,14 +4,17 @@ Artifact keys (:func:`helpers.pipeline.code_version`) and the compiled-kernel ca
 change when the code that produced them changes, and only then: editing a comment or a docstring must not re-key
 a run that takes hours. :func:`digest` therefore hashes each module's syntax tree with its docstrings removed
 (comments and formatting never reach the tree), and :func:`closure` finds the helper modules a module imports,
-directly or through others, at top level or inside functions.
+directly or through others, at top level or inside functions. :func:`git_commit` and :func:`repository_url` say
+which commit of which repository a shipped data set or a rendered book came from.
 """
 from __future__ import annotations
 
 import ast
 import hashlib
+import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 #: The folder of the helper package.
 PACKAGE = Path(__file__).parent
@@ -68,3 +71,36 @@ def digest(paths: Iterable[Path]) -> str:
         h.update(path.name.encode())
         h.update(ast.dump(tree, annotate_fields=False, include_attributes=False).encode())
     return h.hexdigest()
+
+
+def git_commit(root: Path | None = None) -> dict[str, Any]:
+    """The commit of the working tree (``sha``) and whether tracked files differ from it (``dirty``)."""
+    root = root or PACKAGE.parents[1]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                                    capture_output=True, text=True, check=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        return {"sha": None, "dirty": None}
+    return {"sha": sha, "dirty": dirty}
+
+
+def repository_url(root: Path | None = None) -> str | None:
+    """The public address of this repository: ``$BOOK_REPOSITORY`` if set, else the ``origin`` remote when it is an
+    ``https://`` address (an ``ssh`` remote ``git@host:owner/name.git`` becomes ``https://host/owner/name``);
+    ``None`` for a clone of a local folder or without git."""
+    import os
+
+    url = os.environ.get("BOOK_REPOSITORY")
+    if url is None:
+        try:
+            url = subprocess.run(["git", "remote", "get-url", "origin"], cwd=root or PACKAGE.parents[1],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return None
+    if url.startswith("git@") and ":" in url:
+        host, path = url[4:].split(":", 1)
+        url = f"https://{host}/{path}"
+    url = url.removesuffix(".git")
+    return url if url.startswith("https://") else None
