@@ -123,10 +123,10 @@ def ours_per_null(masks, n: int, model: str = "paper") -> dict[str, float]:
     spec = nulls.prepare(masks)
     sizes, off, total = motifs.layout(spec.sizes)
     if model == "paper":
-        sample = lambda: nulls._paper_null(sizes, off, total, spec.edges, spec.bias_edges, n, 1, False, False)
+        sample = lambda: nulls.paper_null_kernel(sizes, off, total, spec.edges, spec.bias_edges, n, 1, False, False)
     else:
-        sample = lambda: nulls._degree_null(spec.packed, sizes, off, n, 1, 20.0, 5.0, False, False,
-                                                    nulls.DEGREE_BATCH)
+        sample = lambda: nulls.degree_null_kernel(spec.packed, sizes, off, n, 1, 20.0, 5.0, False, False,
+                                                  nulls.DEGREE_BATCH)
     nulls.null_counts(masks, 2, model, 1)                    # compile / load the cache
     all_threads = numba.get_num_threads()
     try:                      # one core's cost: idle numba threads would add their spin-waiting to the CPU time

@@ -32,7 +32,7 @@ def jit_rhs(y, t, p, F, sa, ca, tau):
     """The flight equations as one jitted function f(y, t) -> dy/dt (8,), the way the original called odeint."""
     a = np.empty(4)
     dummy = np.empty((4, 4))
-    flight._accel(p, y[4], y[6], y[1], y[3], y[5], y[7], F, sa, ca, tau, a, False, dummy, dummy)
+    flight.accelerations(p, y[4], y[6], y[1], y[3], y[5], y[7], F, sa, ca, tau, a, False, dummy, dummy)
     return np.array([y[1], a[0], y[3], a[1], y[5], a[2], y[7], a[3]])
 
 

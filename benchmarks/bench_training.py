@@ -7,7 +7,8 @@ otherwise write: ``nn.Sequential`` per network, ``prune.custom_from_mask`` on ev
 ``torch.optim.Adam``, networks trained one after the other. Throughput = samples × networks per second.
 
 It then projects the ``paper`` preset (400 networks, 10⁷ trajectories: a dense round of 50,000 batches plus
-17 rounds of ≈1,900–7,800 batches, SPEC §3) from the measured CPU throughput. No GPU was measured.
+17 rounds of ≈1,900–7,800 batches, the original's rounds as chapter 3 reports them) from the measured CPU
+throughput. No GPU was measured.
 
     python benchmarks/bench_training.py [--networks 1 8 16] [--batches 30] [--threads 2] [--repeats 3]
 
@@ -132,7 +133,7 @@ def main() -> None:
         print(f"E={n:4d}: ours {row['ours_throughput']:10.0f} samples·networks/s, torch.nn.utils.prune loop "
               f"{row['baseline_throughput']:10.0f}, ratio {row['speedup']:.2f}x (weights agree to {diff:.1e})", flush=True)
     big = max(rows, key=lambda r: r["networks"])
-    # paper preset: 400 networks; dense round 50,000 batches, 17 later rounds of ~1,900–7,800 batches each (SPEC §3)
+    # paper preset: 400 networks; dense round 50,000 batches, 17 later rounds of ~1,900–7,800 batches each (chapter 3)
     low, high = 50_000 + 17 * 1_900, 50_000 + 17 * 7_800
 
     def hours(throughput: float, batches: int) -> float:

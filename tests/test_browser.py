@@ -4,8 +4,8 @@ Builds the HTML book from the committed notebooks (their ``ci`` outputs, no re-e
 chapter page with every non-local request blocked (as on a machine without a network): each must render its title,
 every figure must load with a non-zero size, every formula must be typeset by the book's own MathJax (no raw
 ``\(``/``\[`` TeX left in the text), no parameters cell or progress bar may show, and no error output or traceback
-may appear; the footer must name the commit the book was built from. A screenshot of every page is written to ``_build/browser-pages/`` for a person to look at; failing
-pages also to ``_build/browser-failures/``.
+may appear; the footer must name the commit the book was built from. A screenshot of every page is written to
+``_build/browser-pages/`` for a person to look at; failing pages also to ``_build/browser-failures/``.
 """
 from __future__ import annotations
 

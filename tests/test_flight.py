@@ -17,7 +17,8 @@ REF_FINAL = np.array([18.32333, 716.6280, 14.96542, 553.7839, 2.653196, 147.0685
 
 
 def spec_rhs(t, y, F, alpha, tau):
-    """SPEC §1 typed out directly (drag formula with 1/Re, generic 4x4 solve): the oracle's right-hand side."""
+    """The equations of motion of chapter 1 (Bustamante et al. 2022) typed out directly (drag formula with
+    1/Re, generic 4x4 solve): the oracle's right-hand side."""
     x, xd, yy, yd, th, thd, ph, phd = y
     speed = math.hypot(xd, yd)
     dx = dy = 0.0
@@ -84,7 +85,7 @@ def test_sample_conditions_ranges_and_seed():
         assert u[:, col].min() >= lo and u[:, col].max() < hi
     again = fl.sample_conditions(5000, np.random.default_rng(0))
     assert np.array_equal(again[0], s0) and np.array_equal(again[1], u)
-    with pytest.raises(ValueError, match="n must"):
+    with pytest.raises(ValueError, match="parameter 'n' = -1 is invalid"):
         fl.sample_conditions(-1, np.random.default_rng(0))
     with pytest.raises(ValueError, match="rng"):
         fl.sample_conditions(3, 0)

@@ -1,13 +1,12 @@
 """Motif counts against independent oracles: networkx subgraph monomorphisms, path enumeration, direct
-degree formulas, and the SPEC's exact counts of the dense original architecture."""
-import itertools
+degree formulas, and the exact counts of the dense original architecture derived in chapter 5 of the book."""
 from math import comb
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from helpers import graph, motifs
+from helpers import bits, graph, motifs
 from helpers.oracle import brute_force_counts, random_network
 
 def oracle(masks):
@@ -112,3 +111,42 @@ def test_bad_input():
         motifs.count_motifs([m[0], m[1][:-1]])
     with pytest.raises(ValueError, match="network 1"):
         motifs.count_many([m, random_network(np.random.default_rng(0), (3, 5, 2), 0.5)])
+
+
+def test_count_packed_and_count_into_are_the_counts_of_count_raw():
+    rng = np.random.default_rng(11)
+    nets = [random_network(rng, (5, 70, 66, 3), d) for d in (0.2, 0.7)]
+    n, off, total = motifs.layout(graph.sizes(nets[0]))
+    data = np.stack([motifs.pack(net) for net in nets])
+    assert data.shape == (2, total)
+    out = np.zeros((2, motifs.N_RAW), dtype=np.int64)
+    motifs.count_into(data, n, off, out, 0)
+    one = np.full(motifs.N_RAW, 5, dtype=np.int64)                # count_packed adds to what is there
+    motifs.count_packed(data[1], n, off, one, 2)
+    assert np.array_equal(out, np.stack([motifs.count_raw(net) for net in nets]))
+    assert np.array_equal(one - 5, out[1])
+
+
+def test_bit_primitives_against_numpy():
+    rng = np.random.default_rng(3)
+    dense = rng.random((70, 130)) < 0.3
+    packed = motifs.pack([dense], validated=True)               # one layer: rows 70, columns 130
+    w = bits.words(130)
+    assert w == 3 and bits.words(0) == 0 and bits.words(64) == 1 and packed.shape == (70 * w,)
+    matrix = packed.reshape(70, w)
+    assert np.array_equal(bits.row_popcounts(matrix), dense.sum(axis=1))
+    for x in (0, 1, 0xFFFFFFFFFFFFFFFF, 0x8000000000000001, 0x0123456789ABCDEF):
+        assert bits.popcount(np.uint64(x)) == bin(x).count("1")
+    t = bits.transpose(packed, 0, 70, 130)
+    assert t.shape == (130, bits.words(70))
+    assert np.array_equal(motifs.unpack(t.ravel(), (129, 70))[0], dense.T)
+    ptr, idx = bits.csr(matrix, 70)
+    _, cols = np.nonzero(dense)
+    assert np.array_equal(np.diff(ptr), dense.sum(axis=1)) and np.array_equal(idx, cols)
+    block = np.zeros(2 * w + 1, dtype=np.uint64)               # a 2 × 130 block after one word
+    bits.setbit(block, 1, w, 1, 129)
+    bits.setbit(block, 1, w, 0, 0)
+    assert bits.getbit(block, 1, w, 1, 129) == bits.ONE and bits.getbit(block, 1, w, 1, 128) == bits.ZERO
+    assert block[1] == 1 and block[1 + w + 2] == np.uint64(1) << np.uint64(1)
+    bits.clearbit(block, 1, w, 1, 129)
+    assert block[0] == 0 and block[1:].tolist() == [1] + [0] * (2 * w - 1)

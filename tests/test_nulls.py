@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from helpers import graph, motifs, nulls
+from helpers import graph, motifs, nulls, rng
 from helpers.oracle import random_network
 
 
@@ -128,13 +128,13 @@ def test_paper_null_extra_edges_uniform():
 
 @pytest.mark.parametrize("k", [1, 2, 4])
 def test_fill_is_a_uniform_subset_of_the_empty_positions(k):
-    """_fill_uniform draws Bernoulli bits at a rounded rate and corrects the count: every k-subset of the 5 empty
+    """fill_uniform draws Bernoulli bits at a rounded rate and corrects the count: every k-subset of the 5 empty
     positions of a 2 x 3 block (one position already set) must be equally likely, and the set one must stay."""
-    state, cover = nulls._new_state(7), np.zeros(2, np.uint64)
+    state, cover = rng.new_state(7), np.zeros(2, np.uint64)
     n, seen = 20_000, Counter()
     for _ in range(n):
         data = np.array([1, 0], np.uint64)                         # position (0, 0) set beforehand
-        nulls._fill_uniform(state, data, 0, 1, 2, 3, k, cover)
+        nulls.fill_uniform(state, data, 0, 1, 2, 3, k, cover)
         bits = [(int(data[r]) >> c) & 1 for r in range(2) for c in range(3)]
         assert bits[0] == 1 and sum(bits) == k + 1 and int(data[0]) < 8 and int(data[1]) < 8
         seen[tuple(bits)] += 1
@@ -163,11 +163,11 @@ def test_bad_arguments():
     real = graph.synthetic_pruned((4, 6, 2), sparsity=0.5, seed=0)
     with pytest.raises(ValueError, match="model"):
         nulls.sample_null(real, 2, "erdos")
-    with pytest.raises(ValueError, match="n = 0"):
+    with pytest.raises(ValueError, match="parameter 'n' = 0 is invalid"):
         nulls.sample_null(real, 0)
     with pytest.raises(ValueError, match="seed"):
         nulls.sample_null(real, 2, seed=-1)
-    with pytest.raises(ValueError, match="outputs = 'some'"):
+    with pytest.raises(ValueError, match="parameter 'outputs' = 'some' is invalid"):
         nulls.null_counts(real, 2, outputs="some")
     with pytest.raises(ValueError, match="layer 1"):
         nulls.sample_null([real[0], real[1][:-1]], 2)
@@ -207,3 +207,22 @@ def test_a_complete_network_is_its_own_only_null(model):
     sparse = [m.copy() for m in dense]
     sparse[1][0, 0] = False
     assert not nulls.complete(nulls.prepare(sparse))
+
+
+def test_random_streams():
+    """SplitMix64 of the reference implementation (seed 0 → first output 0xE220A8397B1DCDAF), exact bounded draws
+    and permutations, distinct per-sample streams, and nothing but the seed deciding a stream."""
+    state = np.zeros(1, np.uint64)
+    assert int(rng.next_u64(state)) == 0xE220A8397B1DCDAF and int(state[0]) == 0x9E3779B97F4A7C15
+    assert int(rng.mix(np.uint64(0))) == 0
+    a, b = rng.new_state(5), rng.new_state(5)
+    assert np.array_equal(a, b) and not np.array_equal(a, rng.new_state(6))
+    starts = {int(rng.sample_state(5, k)[0]) for k in range(1000)}
+    assert len(starts) == 1000 and np.array_equal(rng.sample_state(5, 3), rng.sample_state(5, 3))
+    draws = np.array([rng.below(a, 6) for _ in range(60_000)])
+    assert draws.min() == 0 and draws.max() == 5
+    assert np.all(np.abs(np.bincount(draws) / 60_000 - 1 / 6) < 0.01)
+    assert all(rng.below(a, 1) == 0 for _ in range(10))
+    perm = np.arange(10, dtype=np.int64)
+    rng.shuffle(a, perm, 7)
+    assert sorted(perm[:7].tolist()) == list(range(7)) and perm[7:].tolist() == [7, 8, 9]

@@ -90,16 +90,29 @@ def test_chapter_setup_resolves_the_declared_parameters_and_sets_threads():
         torch.set_num_threads(before)
 
 
-def test_parameter_choices_are_those_of_the_modules_that_own_them():
-    """pipeline stays import-light (its artifact keys would otherwise follow the null models' code), so it
-    repeats these lists; this test keeps them from drifting apart."""
-    from helpers import census, ensemble, motifs, nulls, pruning
+def test_parameter_choices_are_defined_once_by_the_modules_that_own_them():
+    """A chapter parameter's choices are the owner module's tuple itself (read by name), so they cannot drift."""
+    import importlib
 
-    assert pipeline.SPECS["null_model"].choices == nulls.MODELS
-    assert pipeline.SPECS["null_outputs"].choices == nulls.OUTPUT_RULES
-    assert pipeline.SPECS["convention"].choices == motifs.CONVENTIONS == census.CONVENTIONS
-    for bad, check in (("other", pruning.check_bias_pruning), ("tpu", ensemble.check_device)):
-        with pytest.raises(ValueError):
-            check(bad)
-    for good in pipeline.SPECS["bias_pruning"].choices:
-        pruning.check_bias_pruning(good)
+    owned = {name: spec.owner for name, spec in pipeline.SPECS.items() if spec.owner}
+    assert {"null_model", "null_outputs", "convention", "bias_pruning", "device", "stopping",
+            "ensemble_source"} <= set(owned)
+    for name, owner in owned.items():
+        module, attribute = owner.rsplit(".", 1)
+        assert pipeline.SPECS[name].allowed is getattr(importlib.import_module(f"helpers.{module}"), attribute)
+        with pytest.raises(ValueError, match=f"parameter {name!r} = 'nope' is invalid: it must be one of"):
+            pipeline.resolve("ci", **{name: "nope"})
+
+
+def test_every_spec_names_the_parameter_and_the_rule_it_broke():
+    from helpers.checks import Spec
+
+    with pytest.raises(ValueError, match=r"parameter 'n' = 0 is invalid: it must be an integer in \[1, 5\] \(size\)"):
+        Spec(int, 1, 5, doc="size").check("n", 0)
+    with pytest.raises(ValueError, match="parameter 'n' = True is invalid"):
+        Spec(int, 1, 5).check("n", True)                       # a bool is not a number
+    with pytest.raises(ValueError, match="parameter 'x' = nan is invalid"):
+        Spec(float).check("x", float("nan"))
+    with pytest.raises(ValueError, match="strictly increasing"):
+        pipeline.resolve("ci", schedule=[0.5, 0.4])            # a spec's rule
+    assert Spec(tuple, rule=pipeline.check_schedule).check("s", [0.5, 0.9]) == (0.5, 0.9)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from helpers import ensemble as E
-from helpers import pipeline, pruning as P
+from helpers import pipeline, pruning as P, run as R, selection as Sel
 
 torch.set_num_threads(1)
 
@@ -80,11 +80,11 @@ def test_optimal_state_and_dropped_networks():
     loss = np.array([[5e-4, 4e-4, 8e-4, 2e-3, 9e-4, 5e-3],    # non-monotone: most pruned good state is 4
                      [2e-3, 3e-3, 4e-3, 5e-3, 6e-3, 7e-3],    # never good: dropped
                      [1e-4, 1e-4, 1e-4, 1e-4, 1e-4, 1e-3]])   # threshold inclusive
-    assert P.optimal_states(loss, 1e-3).tolist() == [4, -1, 5]
-    assert P.optimal_states(loss, 1e-2).tolist() == [5, 5, 5]
+    assert Sel.optimal_states(loss, 1e-3).tolist() == [4, -1, 5]
+    assert Sel.optimal_states(loss, 1e-2).tolist() == [5, 5, 5]
     for bad in (0.0, -1e-3, float("nan")):
         with pytest.raises(ValueError, match="threshold"):
-            P.optimal_states(loss, bad)
+            Sel.optimal_states(loss, bad)
 
 
 def test_focus_states_own_optimum_or_the_93_percent_fallback():
@@ -92,16 +92,16 @@ def test_focus_states_own_optimum_or_the_93_percent_fallback():
     val_loss = np.full((3, len(sparsity)), 2e-3)
     val_loss[0, :9] = 5e-4                                                    # good up to 85 % (state 8)
     val_loss[2, :14] = 5e-4                                                   # good up to 95 % (state 13)
-    states = {"sparsity": sparsity, "val_loss": val_loss, "optimal": P.optimal_states(val_loss, 1e-3)}
-    focus, rule = P.focus_states(states)
+    states = {"sparsity": sparsity, "val_loss": val_loss, "optimal": Sel.optimal_states(val_loss, 1e-3)}
+    focus, rule = Sel.focus_states(states)
     assert focus == {0: 8, 2: 13}                                             # network 1 is dropped
     assert rule == "each kept network's own optimally sparse state"
-    states["optimal"] = P.optimal_states(np.full_like(val_loss, 2e-3), 1e-3)  # no network meets the threshold
-    focus, rule = P.focus_states(states)
+    states["optimal"] = Sel.optimal_states(np.full_like(val_loss, 2e-3), 1e-3)  # no network meets the threshold
+    focus, rule = Sel.focus_states(states)
     assert focus == {0: 12, 1: 12, 2: 12} and sparsity[12] == 0.93
     assert rule == "the 93% state (the original's most common optimum)"
     short = {"sparsity": sparsity[:6], "optimal": np.full(3, -1)}            # a schedule that stops at 55 %
-    focus, rule = P.focus_states(short)
+    focus, rule = Sel.focus_states(short)
     assert focus == {0: 5, 1: 5, 2: 5}
     assert rule == "the 55% state (the saved state nearest the original's most common optimum, 93%)"
 
@@ -121,17 +121,17 @@ SCHED = (0.5, 0.8, 0.9)
 
 def test_iterative_loop_states_masks_and_artifact(tmp_path):
     data = small_data()
-    st = P.run_pruning(tmp_path / "run", data, [1, 2], SCHED, max_batches=4, max_batches_dense=6)
+    st = R.run_pruning(tmp_path / "run", data, [1, 2], SCHED, max_batches=4, max_batches_dense=6)
     assert st["sparsity"].tolist() == [0.0, 0.5, 0.8] and st["val_loss"].shape == (2, 3)
     assert st["batches"].tolist() == [[6, 4, 4], [6, 4, 4]]
     assert st["round_start"].tolist() == [0, 6, 10, 14] and st["curve_val"].shape == (2, 14)
-    ens_state = P.ensemble_at(st, 2)
+    ens_state = st.ensemble_at(2)
     np.testing.assert_allclose(E.mse(ens_state, data["x_val"], data["y_val"]), st["val_loss"][:, 2], rtol=1e-6)
     for net in range(2):
         prev = None
-        ws, bs = P.state_weights(st, 2)
+        ws, bs = st.state_weights(2)
         for s, target in enumerate(st["sparsity"]):
-            masks = P.exchange_masks(st, net, s)
+            masks = st.masks(net, s)
             assert [m.shape for m in masks] == [(a + 1, b) for a, b in zip(E.LAYERS[:-1], E.LAYERS[1:])]
             for i, m in enumerate(masks):
                 assert (~m[:-1]).sum() == P.n_pruned(m[:-1].size, target)
@@ -141,20 +141,20 @@ def test_iterative_loop_states_masks_and_artifact(tmp_path):
         for i, m in enumerate(prev):                     # weights of the state agree with its masks
             assert np.array_equal(ws[i][net] != 0, m[:-1]) and np.all(bs[i][net][~m[-1]] == 0)
     with pytest.raises(ValueError, match="out of range"):
-        P.exchange_masks(st, 2, 0)
+        st.masks(2, 0)
     # B4-original selection data: state s on training rows s·1024 … (s+1)·1024 − 1 (wrapping a short split)
     rows = (2 * 1024 + np.arange(1024)) % len(data["x_train"])
     np.testing.assert_allclose(E.mse(ens_state, data["x_train"][rows], data["y_train"][rows]),
                                st["train_slice_loss"][:, 2], rtol=1e-6)
-    assert st["optimal_original"].tolist() == P.optimal_states(st["train_slice_loss"], 1e-3).tolist()
+    assert st["optimal_original"].tolist() == Sel.optimal_states(st["train_slice_loss"], 1e-3).tolist()
     # one network's weights reproduce its outputs with a plain numpy forward pass
-    ws, bs = P.network_weights(st, 1, 2)
+    ws, bs = st.network_weights(1, 2)
     h = data["x_val"]
     for i, (w, b) in enumerate(zip(ws, bs)):
         h = h @ w + b
         h = np.tanh(h) if i < len(ws) - 1 else h
     np.testing.assert_allclose(h, E.predict(ens_state, data["x_val"])[1], atol=1e-5)
-    assert np.array_equal(ws[0] != 0, P.exchange_masks(st, 1, 2)[0][:-1])
+    assert np.array_equal(ws[0] != 0, st.masks(1, 2)[0][:-1])
 
 
 class Interrupt(Exception):
@@ -164,28 +164,28 @@ class Interrupt(Exception):
 def test_interrupt_and_resume_is_bitwise_identical(tmp_path):
     data = small_data(1)
     kw = dict(max_batches=3, max_batches_dense=5, bias_pruning="original")
-    whole = P.run_pruning(tmp_path / "whole", data, [5, 6], SCHED, **kw)
+    whole = R.run_pruning(tmp_path / "whole", data, [5, 6], SCHED, **kw)
 
     def boom(r):
         if r == 1:
             raise Interrupt
     with pytest.raises(Interrupt):
-        P.run_pruning(tmp_path / "cut", data, [5, 6], SCHED, on_round=boom, **kw)
+        R.run_pruning(tmp_path / "cut", data, [5, 6], SCHED, on_round=boom, **kw)
     assert not (tmp_path / "cut" / "states.npz").exists() and (tmp_path / "cut" / "checkpoint.pt").exists()
-    resumed = P.run_pruning(tmp_path / "cut", data, [5, 6], SCHED, **kw)
+    resumed = R.run_pruning(tmp_path / "cut", data, [5, 6], SCHED, **kw)
     for key in ("val_loss", "test_loss", "batches", "curve_val", "curve_train", "mask0", "mask3", "optimal"):
         assert np.array_equal(whole[key], resumed[key], equal_nan=True), key
     assert np.isfinite(whole["test_loss"]).all()                     # every saved state is evaluated
     for s in range(3):
-        a, b = P.state_weights(whole, s), P.state_weights(resumed, s)
+        a, b = whole.state_weights(s), resumed.state_weights(s)
         assert all(np.array_equal(x, y) for x, y in zip(a[0] + a[1], b[0] + b[1]))
-    part = P.run_pruning(tmp_path / "part", data, [5, 6], SCHED, rounds=1, **kw)      # dense round only
+    part = R.run_pruning(tmp_path / "part", data, [5, 6], SCHED, rounds=1, **kw)      # dense round only
     assert part["val_loss"].shape == (2, 1) and np.array_equal(part["val_loss"], whole["val_loss"][:, :1])
     assert not (tmp_path / "part" / "states.npz").exists()
-    rest = P.run_pruning(tmp_path / "part", data, [5, 6], SCHED, **kw)
+    rest = R.run_pruning(tmp_path / "part", data, [5, 6], SCHED, **kw)
     assert np.array_equal(rest["val_loss"], whole["val_loss"]) and np.array_equal(rest["mask2"], whole["mask2"])
-    final_a = P.load_checkpoint(tmp_path / "whole" / "checkpoint.pt")["ensemble"]
-    final_b = P.load_checkpoint(tmp_path / "cut" / "checkpoint.pt")["ensemble"]
+    final_a = R.load_checkpoint(tmp_path / "whole" / "checkpoint.pt")["ensemble"]
+    final_b = R.load_checkpoint(tmp_path / "cut" / "checkpoint.pt")["ensemble"]
     assert all(torch.equal(x, y) for x, y in zip(final_a["m"] + final_a["v"], final_b["m"] + final_b["v"]))
 
 
@@ -195,31 +195,31 @@ def test_a_run_can_start_from_another_runs_dense_networks(tmp_path):
     missing dense round is refused."""
     data = small_data(2)
     kw = dict(max_batches=3, max_batches_dense=5)
-    main = P.run_pruning(tmp_path / "main", data, [5, 6], SCHED, bias_pruning="original", **kw)
-    other = P.run_pruning(tmp_path / "other", data, [5], SCHED, bias_pruning="corrected",
+    main = R.run_pruning(tmp_path / "main", data, [5, 6], SCHED, bias_pruning="original", **kw)
+    other = R.run_pruning(tmp_path / "other", data, [5], SCHED, bias_pruning="corrected",
                           dense_from=tmp_path / "main", **kw)
     for key in ("val_loss", "test_loss", "train_slice_loss", "batches"):
         assert np.array_equal(other[key][:, 0], main[key][:1, 0]), key
     assert np.array_equal(other["curve_val"][:, :5], main["curve_val"][:1, :5])
-    a, b = P.state_weights(main, 0), P.state_weights(other, 0)
+    a, b = main.state_weights(0), other.state_weights(0)
     assert all(np.array_equal(x[:1], y) for x, y in zip(a[0] + a[1], b[0] + b[1]))
-    dense = P.load_checkpoint(tmp_path / "main" / "dense.pt")
+    dense = R.load_checkpoint(tmp_path / "main" / "dense.pt")
     assert dense["seeds"] == [5, 6]
     assert other["batches"][0, 1:].tolist() == [3, 3]                      # the pruning rounds were trained
     # corrected bias pruning keeps every bias, the original mode does not
-    assert P.exchange_masks(other, 0, 2)[1][-1].all() and not P.exchange_masks(main, 0, 2)[1][-1].all()
+    assert other.masks(0, 2)[1][-1].all() and not main.masks(0, 2)[1][-1].all()
     with pytest.raises(ValueError, match="seeds"):
-        P.run_pruning(tmp_path / "bad", data, [6], SCHED, dense_from=tmp_path / "main", **kw)
+        R.run_pruning(tmp_path / "bad", data, [6], SCHED, dense_from=tmp_path / "main", **kw)
     with pytest.raises(FileNotFoundError, match="dense"):
-        P.run_pruning(tmp_path / "bad2", data, [5], SCHED, dense_from=tmp_path / "nowhere", **kw)
+        R.run_pruning(tmp_path / "bad2", data, [5], SCHED, dense_from=tmp_path / "nowhere", **kw)
 
 
 def test_run_or_load_dense_from_checks_the_dense_round_parameters():
-    params = pipeline.resolve("ci", **{k: None for k in P.KEY_PARAMS + ("threshold",)})
+    params = pipeline.resolve("ci", **{k: None for k in R.KEY_PARAMS + ("threshold",)})
     with pytest.raises(ValueError, match="max_batches_dense"):
-        P.run_or_load(dict(params, max_batches_dense=7), dense_from=params)
+        R.run_or_load(dict(params, max_batches_dense=7), dense_from=params)
     with pytest.raises(ValueError, match="networks"):
-        P.run_or_load(dict(params, n_networks=3), dense_from=params)
+        R.run_or_load(dict(params, n_networks=3), dense_from=params)
 
 
 @pytest.mark.parametrize("name, value", [("n_networks", 0), ("schedule", (0.5, 0.4)), ("schedule", (0.2, 1.0)),
@@ -234,7 +234,7 @@ def test_bad_parameters_fail_before_any_work(name, value):
     params[name] = value
     if name != "max_batches_dense":
         with pytest.raises(ValueError, match=name):
-            P.validate(params)
+            R.validate(params)
 
 
 def test_run_pruning_validates_before_writing(tmp_path):
@@ -244,7 +244,7 @@ def test_run_pruning_validates_before_writing(tmp_path):
         args = dict(schedule=SCHED, threshold=1e-3, device="cpu", bias_pruning="original", max_batches=2)
         args.update(kw)
         with pytest.raises(ValueError, match=name):
-            P.run_pruning(tmp_path / name, small_data(), [1], **args)
+            R.run_pruning(tmp_path / name, small_data(), [1], **args)
         assert not (tmp_path / name).exists()
 
 
@@ -256,21 +256,21 @@ def test_a_corrupt_checkpoint_is_reported_by_path(tmp_path, damage):
     def boom(r):
         raise Interrupt
     with pytest.raises(Interrupt):
-        P.run_pruning(tmp_path / "run", data, [5], SCHED, on_round=boom, **kw)
+        R.run_pruning(tmp_path / "run", data, [5], SCHED, on_round=boom, **kw)
     ckpt = tmp_path / "run" / "checkpoint.pt"
     raw = ckpt.read_bytes()
     ckpt.write_bytes(raw[: len(raw) // 3] if damage == "truncate" else b"not a checkpoint" * 100)
     with pytest.raises(pipeline.ArtifactError, match="checkpoint .*checkpoint.pt is unreadable"):
-        P.run_pruning(tmp_path / "run", data, [5], SCHED, **kw)
+        R.run_pruning(tmp_path / "run", data, [5], SCHED, **kw)
 
 
 def test_network_focus_names_a_missing_network_and_explains_the_state():
     sparsity = P.saved_sparsities(pipeline.PAPER_SCHEDULE)
     states = {"sparsity": sparsity, "optimal": np.array([8, -1])}
-    assert P.network_focus(states, 0, 1e-3) == (8, "its optimally sparse state (the most pruned with validation "
+    assert Sel.network_focus(states, 0, 1e-3) == (8, "its optimally sparse state (the most pruned with validation "
                                                    "loss <= 0.001)")
-    state, why = P.network_focus(states, 1, 1e-3)
+    state, why = Sel.network_focus(states, 1, 1e-3)
     assert state == 12 and why.startswith("none of its saved states has validation loss <= 0.001, so it is shown "
                                           "at the 93% state")
     with pytest.raises(ValueError, match=r"'network' = 2 is invalid: it must be an integer in \[0, 1\]"):
-        P.network_focus(states, 2, 1e-3)
+        Sel.network_focus(states, 2, 1e-3)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import data, ensemble as E, pipeline, pruning as P, snapshot as S
+from helpers import data, ensemble as E, pipeline, pruning as P, run as R, selection as Sel, snapshot as S
 
 torch.set_num_threads(1)
 #: How many dense batches of network 0 are re-trained.
@@ -28,7 +28,7 @@ def rows(ref, params):
     training rows of the first dense batches and of every state's B4 slice."""
     n, seed, n_eval = params["n_trajectories"], params["data_seed"], params["n_eval"]
     sc = ref.scaler
-    n_train = max(RETRAIN * E.BATCH, ref.n_states * P.TRAIN_SLICE)
+    n_train = max(RETRAIN * E.BATCH, ref.n_states * R.TRAIN_SLICE)
     out = {}
     for split, count in (("train", n_train), ("val", max(n_eval, RETRAIN * E.BATCH)), ("test", n_eval)):
         x, y = data.first_rows(n, seed, split, count)
@@ -84,7 +84,7 @@ def test_stored_losses_are_reproduced_from_the_weights(ref, params, rows):
             x, y = rows[split]
             out = ref.forward(k, s, x[:n_eval]).astype(np.float64)
             assert ((out - y[:n_eval]) ** 2).mean() == pytest.approx(stored[k, s], rel=1e-5), (k, s, split)
-        sl = P.train_slice(s, 10 ** 9)
+        sl = R.train_slice(s, 10 ** 9)
         x, y = rows["train"]
         out = ref.forward(k, s, x[sl]).astype(np.float64)
         assert ((out - y[sl]) ** 2).mean() == pytest.approx(ref.train_slice_loss[k, s], rel=1e-5), (k, s)
@@ -92,8 +92,8 @@ def test_stored_losses_are_reproduced_from_the_weights(ref, params, rows):
 
 
 def test_optima_follow_from_the_stored_losses(ref):
-    assert ref.optimum.tolist() == S.optimal_states(ref.val_loss, 1e-3).tolist()
-    assert ref.optimum_b4.tolist() == S.optimal_states(ref.train_slice_loss, 1e-3).tolist()
+    assert ref.optimum.tolist() == Sel.optimal_states(ref.val_loss, 1e-3).tolist()
+    assert ref.optimum_b4.tolist() == Sel.optimal_states(ref.train_slice_loss, 1e-3).tolist()
 
 
 def test_round_lengths_follow_the_groups_stopping_rule(ref, params):

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import census, data, graph, pipeline, pruning, runner
+from helpers import analysed, census, data, graph, pipeline, runner
+from helpers import run as R
 from helpers.pipeline import repo_root
 
 ROOT = repo_root()
@@ -160,7 +161,7 @@ def test_a_damaged_data_set_is_found_and_rebuilt_identically(store, how):
 
 def test_a_sealed_data_set_with_nan_rows_is_refused_naming_the_column(store):
     ds = data.load_or_build(N, 3)
-    arrays = {k: getattr(ds, k).copy() for k in data._KEYS}
+    arrays = {k: getattr(ds, k).copy() for k in data.ARRAYS}
     arrays["outputs"][5:9, 2] = np.nan
     np.savez(ds.path, **arrays)
     pipeline.seal(ds.path.parent, (ds.path.name,))
@@ -172,11 +173,14 @@ def test_a_sealed_data_set_with_nan_rows_is_refused_naming_the_column(store):
 def fake_census(store, monkeypatch):
     """A census of 2 synthetic networks × 2 states (no training), 10 nulls."""
     sparsity = np.array([0.5, 0.8])
-    states = {"sparsity": sparsity, "val_loss": np.zeros((2, 2)), "optimal": np.array([1, 1])}
-    monkeypatch.setattr(pruning, "analysed", lambda params, progress=False: states)
-    monkeypatch.setattr(pruning, "exchange_masks",
-                        lambda st, e, s: graph.synthetic_pruned((4, 10, 10, 3), sparsity=sparsity[s], seed=e))
-    monkeypatch.setattr(pruning, "analysed_key", lambda params: {"fake": 2})
+
+    class States(dict):
+        def masks(self, e, s):
+            return graph.synthetic_pruned((4, 10, 10, 3), sparsity=sparsity[s], seed=e)
+
+    states = States(sparsity=sparsity, val_loss=np.zeros((2, 2)), optimal=np.array([1, 1]))
+    monkeypatch.setattr(analysed, "ensemble", lambda params, progress=False: states)
+    monkeypatch.setattr(analysed, "key", lambda params: {"fake": 2})
     params = dict(seed=1, n_null=10, null_outputs="live")
     out = census.census(params)
     folder = next(store.glob("census-*"))
@@ -317,22 +321,22 @@ def test_two_concurrent_builds_of_one_stage_agree_and_build_it_once(store):
 def test_a_pruning_run_killed_between_rounds_resumes_to_identical_results(tmp_path):
     tests = ROOT / "tests"
     setup = (f"import sys; sys.path.insert(0, {str(tests)!r}); from test_pruning import small_data, SCHED; "
-             "from helpers import pruning as P; "
+             "from helpers import run as R; "
              "kw = dict(max_batches=3, max_batches_dense=5, bias_pruning='original')\n")
-    whole = subprocess.run([sys.executable, "-c", setup + f"P.run_pruning({str(tmp_path / 'whole')!r}, "
+    whole = subprocess.run([sys.executable, "-c", setup + f"R.run_pruning({str(tmp_path / 'whole')!r}, "
                             "small_data(1), [5, 6], SCHED, **kw)"], capture_output=True, text=True, timeout=600)
     assert whole.returncode == 0, whole.stderr
     kill = ("import os, signal\n"
             "def on_round(r):\n    if r == 1:\n        os.kill(os.getpid(), signal.SIGKILL)\n")
-    cut = subprocess.run([sys.executable, "-c", setup + kill + f"P.run_pruning({str(tmp_path / 'cut')!r}, "
+    cut = subprocess.run([sys.executable, "-c", setup + kill + f"R.run_pruning({str(tmp_path / 'cut')!r}, "
                           "small_data(1), [5, 6], SCHED, on_round=on_round, **kw)"],
                          capture_output=True, text=True, timeout=600)
     assert cut.returncode == -9, "the run must have been killed"
     assert not pipeline.sealed(tmp_path / "cut") and (tmp_path / "cut" / "checkpoint.pt").exists()
-    resumed = subprocess.run([sys.executable, "-c", setup + f"P.run_pruning({str(tmp_path / 'cut')!r}, "
+    resumed = subprocess.run([sys.executable, "-c", setup + f"R.run_pruning({str(tmp_path / 'cut')!r}, "
                               "small_data(1), [5, 6], SCHED, **kw)"], capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
-    a, b = (pruning.load_states(tmp_path / name) for name in ("whole", "cut"))
+    a, b = (R.load_states(tmp_path / name) for name in ("whole", "cut"))
     for key in ("val_loss", "test_loss", "batches", "curve_val", "mask0", "mask3", "optimal"):
         assert np.array_equal(a[key], b[key], equal_nan=True), key
     assert not list((tmp_path / "cut").glob(".*.tmp"))
@@ -343,19 +347,19 @@ def test_a_finished_pruning_run_seals_its_checkpoints_too(tmp_path, name):
     from test_pruning import SCHED, small_data
 
     from helpers import snapshot
-    pruning.run_pruning(tmp_path / "run", small_data(2), [3], SCHED, max_batches=3, max_batches_dense=5)
+    R.run_pruning(tmp_path / "run", small_data(2), [3], SCHED, max_batches=3, max_batches_dense=5)
     listed = json.loads((tmp_path / "run" / pipeline.MANIFEST).read_text())["files"]
     assert {"checkpoint.pt", "dense.pt", "run.json"} - set(listed) == {"run.json"}     # run_pruning writes no run.json
     damage(tmp_path / "run" / name, "bit-flipped")
     with pytest.raises(snapshot.SnapshotError, match=f"{name} does not match its SHA-256"):
-        pruning.load_states(tmp_path / "run")
+        R.load_states(tmp_path / "run")
 
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     from test_pruning import SCHED, small_data
     folder = tmp_path_factory.mktemp("finished") / "run"
-    pruning.run_pruning(folder, small_data(4), [3, 4], SCHED, max_batches=3, max_batches_dense=5)
+    R.run_pruning(folder, small_data(4), [3, 4], SCHED, max_batches=3, max_batches_dense=5)
     return folder
 
 
@@ -369,7 +373,7 @@ def test_a_damaged_pruning_run_is_reported_by_file_with_a_remedy(finished_run, t
     shutil.copytree(finished_run, folder)
     damage(folder / name, how)
     with pytest.raises(snapshot.SnapshotError, match=rf"{name}.*delete .*copy to train it again"):
-        pruning.load_states(folder)
+        R.load_states(folder)
 
 
 @pytest.mark.parametrize("key, value, message", [
@@ -391,4 +395,4 @@ def test_a_sealed_pruning_run_with_invalid_values_is_refused_naming_the_array(fi
     files = tuple(json.loads((folder / pipeline.MANIFEST).read_text())["files"])
     pipeline.seal(folder, files, format=snapshot.FORMAT, version=snapshot.VERSION)
     with pytest.raises(snapshot.SnapshotError, match=message):
-        pruning.load_states(folder)
+        R.load_states(folder)

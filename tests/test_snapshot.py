@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from helpers import ensemble as E
-from helpers import pruning as P
+from helpers import run as R
+from helpers import selection as Sel
 from helpers import snapshot as S
 
 torch.set_num_threads(1)
@@ -29,7 +30,7 @@ def small_data(seed=0):
 def run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("run")
     data = small_data()
-    snap = P.run_pruning(folder, data, [11, 12, 13], SCHED, max_batches=4, max_batches_dense=6, n_eval=512,
+    snap = R.run_pruning(folder, data, [11, 12, 13], SCHED, max_batches=4, max_batches_dense=6, n_eval=512,
                          provenance={"note": "test"})
     return folder, data, snap
 
@@ -59,7 +60,7 @@ def test_a_finished_run_is_a_verified_snapshot(run):
         h = h @ w[:-1] + w[-1]
         h = np.tanh(h) if i < 4 else h
     np.testing.assert_allclose(out[:64], h, atol=2e-5)
-    assert again.optimum.tolist() == S.optimal_states(again.val_loss, 1e-3).tolist()
+    assert again.optimum.tolist() == Sel.optimal_states(again.val_loss, 1e-3).tolist()
     assert again.with_threshold(1.0).optimum.tolist() == [2, 2, 2]
 
 
@@ -92,7 +93,7 @@ def test_select_and_export_keep_what_is_asked(run, tmp_path):
 
 def test_merge_of_two_groups(run, tmp_path):
     folder, data, snap = run
-    other = P.run_pruning(tmp_path / "g1", data, [21, 22], SCHED, max_batches=3, max_batches_dense=5, n_eval=512)
+    other = R.run_pruning(tmp_path / "g1", data, [21, 22], SCHED, max_batches=3, max_batches_dense=5, n_eval=512)
     summary, weights = S.merge([snap, other], {})
     S.write(tmp_path / "both", summary, weights, {"groups": 2})
     both = S.load(tmp_path / "both")

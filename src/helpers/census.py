@@ -8,21 +8,28 @@ computes them; which outputs a null may wire is the parameter ``null_outputs``).
 of its own null samples is scored against the remaining ones (leave-one-out): a *pseudo-real* random network
 that shows what the ensemble's statistics look like when there is no structure at all.
 
+Every (network, state) cell is one task on a Dask cluster (:mod:`helpers.cluster`; the parameter ``scheduler``:
+a cluster started by this process by default, or an existing one by address). A task receives the cell's
+bit-packed masks only (:func:`cell_inputs`) and returns its rows (:func:`cell`); the tables are assembled in cell
+order (:func:`assemble`), so they are the same, bit for bit, whatever the number of workers and whichever worker
+ran which cell. The artifact is written by this process alone, after every task succeeded: a failed or
+interrupted run leaves no table behind.
+
 Artifact ``pipeline.artifact_dir("census", ...)``: ``z.csv`` (columns network, state, sparsity, null,
 convention, motif, real, null_mean, null_sd, z, sp) and ``noise.csv`` (network, state, sparsity, null,
-convention, motif, z, sp).
+convention, motif, z, sp). Where the census was computed (``scheduler``) is not part of its key.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from helpers import convergence, graph, motifs, nulls, pipeline, pruning, stats
+from helpers import cluster, convergence, graph, motifs, nulls, pipeline, stats
 
-CONVENTIONS = motifs.CONVENTIONS
 #: Motifs with a Z-score (edges are fixed by the null model, so their Z is always undefined).
 Z_MOTIFS = tuple(m for m in motifs.MOTIFS if m != "edges")
 #: The files of a census artifact.
@@ -30,28 +37,67 @@ FILES = ("z.csv", "noise.csv")
 
 
 def key_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """What determines the census: the ensemble analysed (:func:`helpers.pruning.analysed_key`), the master seed,
-    the number of null networks and which outputs they may wire."""
-    return dict(pruning.analysed_key(params), seed=params["seed"], n_null=params["n_null"],
+    """What determines the census (its artifact key); where it is computed (``scheduler``) does not.
+
+    Parameters
+    ----------
+    params : mapping
+        Resolved chapter parameters (as for :func:`census`).
+
+    Returns
+    -------
+    dict
+        JSON-able: the ensemble analysed (:func:`helpers.analysed.key`), the master seed, the number of null
+        networks and which outputs they may wire.
+    """
+    from helpers import analysed
+
+    return dict(analysed.key(params), seed=params["seed"], n_null=params["n_null"],
                 null_outputs=params["null_outputs"])
 
 
 def census(params: Mapping[str, Any], progress: bool = False) -> dict[str, pd.DataFrame]:
     """Z-scores of every network × saved state (both null models, both conventions) and of one pseudo-real null
-    per cell.
+    per cell, computed on Dask (:func:`compute`) unless the sealed artifact exists.
 
-    params: resolved chapter parameters (those of :func:`helpers.pruning.analysed` plus ``n_null``,
-    ``null_outputs``). Returns ``{"z": ..., "noise": ..., "states": states}`` (DataFrames as in the module doc).
-    The artifact is sealed with a manifest (:func:`helpers.pipeline.build_once`; a damaged one is rebuilt) and
-    its tables are checked on every load (:func:`check_tables`).
+    Parameters
+    ----------
+    params : mapping
+        Resolved chapter parameters: those of :func:`helpers.analysed.ensemble` plus ``seed``, ``n_null``,
+        ``null_outputs`` and, optionally, ``scheduler`` (where the cells run: ``"local"``, the preset's value
+        when absent, or a scheduler address; see :func:`helpers.cluster.resolve`). The scheduler is not part of
+        the artifact's key.
+    progress : bool
+        Show the ensemble's and the cells' progress and the Dask dashboard's address; without it nothing is
+        printed.
+
+    Returns
+    -------
+    dict
+        ``{"z": DataFrame, "noise": DataFrame, "states": states}``, the tables as in the module doc (read back
+        from the artifact, checked by :func:`check_tables`) and the ensemble.
+
+    Raises
+    ------
+    ValueError
+        If ``n_null`` < 4 or the scheduler address is malformed, before anything is read or computed.
+    ConnectionError
+        If the census must be computed and its scheduler cannot be reached, before the ensemble is read.
+    helpers.pipeline.ArtifactError
+        If a stored table is unreadable or invalid (a damaged artifact found by its manifest is rebuilt instead).
     """
+    from helpers import analysed
+
     if params["n_null"] < 4:
         raise ValueError(f"parameter 'n_null' = {params['n_null']} is invalid: the census needs at least 4")
-    states = pruning.analysed(params, progress=progress)
+    scheduler = cluster.resolve(pipeline.value(params, "scheduler"))
     folder = pipeline.artifact_dir("census", key_params(params))
+    if scheduler is not None and not pipeline.sealed(folder):
+        cluster.check_reachable(scheduler)
+    states = analysed.ensemble(params, progress=progress)
 
     def build(folder):
-        z_rows, noise_rows = _compute(states, params, progress)
+        z_rows, noise_rows = compute(states, params, progress=progress, scheduler=scheduler)
         for name, frame in (("noise.csv", noise_rows), ("z.csv", z_rows)):
             pipeline.atomic_write(folder / name, lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
 
@@ -69,12 +115,26 @@ def census(params: Mapping[str, Any], progress: bool = False) -> dict[str, pd.Da
 
 
 def check_tables(z: pd.DataFrame, noise: pd.DataFrame, shape: tuple[int, int], folder) -> None:
-    """Raise :class:`helpers.pipeline.ArtifactError` naming the file and the column when the census tables are
-    not complete and valid for ``shape`` = (networks, states): every (network, state, null, convention, motif)
-    exactly once, labels from their sets, counts finite and ≥ 0, null sd ≥ 0, Z and SP finite or missing (never
-    ±inf)."""
+    """Check that the census tables are complete and valid for an ensemble.
+
+    Parameters
+    ----------
+    z, noise : pandas.DataFrame
+        The tables as read from ``z.csv`` and ``noise.csv``.
+    shape : (int, int)
+        (networks, states) of the ensemble.
+    folder : path
+        The artifact folder, for the messages.
+
+    Raises
+    ------
+    helpers.pipeline.ArtifactError
+        Naming the file and the column unless every (network, state, null, convention, motif) is there exactly
+        once, labels are from their sets, counts finite and ≥ 0, null sd ≥ 0, Z and SP finite or missing (never
+        ±inf).
+    """
     n_networks, n_states = shape
-    expected = n_networks * n_states * len(nulls.MODELS) * len(CONVENTIONS) * len(Z_MOTIFS)
+    expected = n_networks * n_states * len(nulls.MODELS) * len(motifs.CONVENTIONS) * len(Z_MOTIFS)
     keys = ["network", "state", "null", "convention", "motif"]
     for name, frame, numeric in (("z.csv", z, ("sparsity", "real", "null_mean", "null_sd", "z", "sp")),
                                  ("noise.csv", noise, ("sparsity", "z", "sp"))):
@@ -83,7 +143,7 @@ def check_tables(z: pd.DataFrame, noise: pd.DataFrame, shape: tuple[int, int], f
         if missing:
             raise pipeline.ArtifactError(f"{where} lacks the column(s) {missing}; delete {folder} to rebuild it")
         for column, allowed in (("network", range(n_networks)), ("state", range(n_states)),
-                                ("null", nulls.MODELS), ("convention", CONVENTIONS), ("motif", Z_MOTIFS)):
+                                ("null", nulls.MODELS), ("convention", motifs.CONVENTIONS), ("motif", Z_MOTIFS)):
             bad = ~frame[column].isin(list(allowed))
             if bad.any():
                 found = frame[column][bad].iloc[0]
@@ -106,32 +166,161 @@ def check_tables(z: pd.DataFrame, noise: pd.DataFrame, shape: tuple[int, int], f
                                              f"(e.g. {values[bad][0]!r}); delete {folder} to rebuild it")
 
 
-def _compute(states: Mapping[str, np.ndarray], params: Mapping[str, Any], progress: bool
-             ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from tqdm import tqdm
+def compute(states, params: Mapping[str, Any], *, progress: bool = False, scheduler: str | None = None,
+            client=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The census tables of an ensemble, one Dask task per (network, saved state) cell.
 
+    Parameters
+    ----------
+    states : Snapshot or mapping
+        The ensemble: ``states["sparsity"]`` (S,) float, ``states["val_loss"]`` (N, S) (for the shape) and
+        ``states.masks(e, s)``, the exchange-layout masks of network e at state s.
+    params : mapping
+        ``seed``, ``n_null`` and ``null_outputs`` (resolved chapter parameters).
+    progress : bool
+        Show Dask's progress bar and the dashboard's address; otherwise nothing is printed.
+    scheduler : str or None
+        Where the cells run (:func:`helpers.cluster.client`): ``None`` / ``"local"`` a cluster started by this
+        process (or the one in ``$HELPERS_SCHEDULER``), else a scheduler address. Ignored if ``client`` is given.
+    client : distributed.Client or None
+        An open client to use instead.
+
+    Returns
+    -------
+    z, noise : pandas.DataFrame
+        The tables of the module doc, rows in the order network, state, null model (:data:`helpers.nulls.MODELS`),
+        convention, motif (:data:`Z_MOTIFS`).
+
+    Raises
+    ------
+    ValueError, ConnectionError
+        From :func:`helpers.cluster.client` for a malformed or unreachable scheduler.
+    RuntimeError
+        If a worker's helper code differs from this process's (:func:`helpers.pipeline.code_version`).
+    Exception
+        The error of a cell that failed after its retries; nothing is written then.
+    """
+    inputs = cell_inputs(states)
+    common = dict(n_null=int(params["n_null"]), seed=int(params["seed"]), null_outputs=params["null_outputs"])
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(cluster.client(scheduler, verbose=progress, warm=_warm_kernels))
+        _check_worker_code(client)
+        results = cluster.map_cells(cell, inputs, client=client, common=common, progress=progress, label="census")
+    return assemble(results)
+
+
+def _code_version() -> str:
+    return pipeline.code_version("census")
+
+
+def _check_worker_code(client) -> None:
+    """``RuntimeError`` unless every worker's helper code (as on its disk) is the census code of this process."""
+    here = _code_version()
+    other = {worker: version for worker, version in client.run(_code_version).items() if version != here}
+    if other:
+        raise RuntimeError(f"the Dask worker(s) {', '.join(sorted(other))} run other census code "
+                           f"({', '.join(sorted(set(other.values())))}) than this process ({here}): start them from "
+                           "this checkout and environment")
+
+
+def _pack(masks: Sequence[np.ndarray]) -> list[tuple[tuple[int, int], np.ndarray]]:
+    return [(tuple(np.shape(m)), np.packbits(np.asarray(m, dtype=bool), axis=None)) for m in masks]
+
+
+def _unpack(packed: Sequence[tuple[tuple[int, int], np.ndarray]]) -> list[np.ndarray]:
+    return [np.unpackbits(bits, count=rows * cols).reshape(rows, cols).astype(bool) for (rows, cols), bits in packed]
+
+
+def cell_inputs(states) -> list[tuple]:
+    """The arguments of :func:`cell` for every (network, saved state) cell of an ensemble, in table order.
+
+    Parameters
+    ----------
+    states : Snapshot or mapping
+        As for :func:`compute`.
+
+    Returns
+    -------
+    list of tuple
+        ``(packed, network, state, sparsity)`` per cell, networks outer, states inner: ``packed`` the cell's
+        exchange-layout masks, each as ``((rows, cols), uint8 bits)`` (:func:`numpy.packbits`, row-major, an
+        eighth of the bool masks' bytes); ``network``, ``state`` int; ``sparsity`` float, the state's nominal
+        weight sparsity.
+    """
     n_networks, n_states = states["val_loss"].shape
-    cells = [(e, s) for e in range(n_networks) for s in range(n_states)]
+    sparsity = [float(v) for v in states["sparsity"]]
+    return [(_pack(states.masks(e, s)), e, s, sparsity[s]) for e in range(n_networks) for s in range(n_states)]
+
+
+def cell(packed: Sequence[tuple[tuple[int, int], np.ndarray]], network: int, state: int, sparsity: float, *,
+         n_null: int, seed: int, null_outputs: str) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+    """The census rows of one network at one saved state: the unit of work of a census task.
+
+    Parameters
+    ----------
+    packed : sequence of ((int, int), ndarray)
+        The cell's exchange-layout masks, bit-packed as :func:`cell_inputs` gives them.
+    network, state : int
+        The cell's network and saved-state indices (the null seeds derive from the network and the sparsity).
+    sparsity : float
+        The state's nominal weight sparsity, in [0, 1).
+    n_null : int
+        Null networks per model.
+    seed : int
+        The master seed (:func:`helpers.stats.derive_seed`).
+    null_outputs : {"live", "all"}
+        Which outputs a null may wire (:data:`helpers.nulls.OUTPUT_RULES`).
+
+    Returns
+    -------
+    z, noise : list of pandas.DataFrame
+        One frame per null model × convention (that order): the Z table (:func:`helpers.stats.table`, motifs
+        :data:`Z_MOTIFS`) and the pseudo-real null's Z and SP, each with the cell's labels.
+    """
     z_frames, noise_frames = [], []
     columns = [motifs.MOTIFS.index(m) for m in Z_MOTIFS]
-    for e, s in tqdm(cells, desc="census", disable=not progress):
-        sparsity = float(states["sparsity"][s])
-        cleaned = graph.clean(pruning.exchange_masks(states, e, s))
-        real = motifs.count_raw(cleaned)
-        for model in nulls.MODELS:
-            null_raw = nulls.null_counts(cleaned, params["n_null"], model,
-                                         stats.derive_seed(params["seed"], e, sparsity),
-                                         outputs=params["null_outputs"])
-            cell = dict(network=e, state=s, sparsity=sparsity, null=model)
-            for convention in CONVENTIONS:               # one null sample, both conventions
-                null = motifs.project(null_raw, convention)
-                table = stats.table(motifs.project(real, convention), null).loc[list(Z_MOTIFS)].reset_index()
-                z_frames.append(table.assign(**cell, convention=convention))
-                pseudo_z = convergence.leave_one_out_z(null[:, columns])[0]
-                noise_frames.append(pd.DataFrame(dict(motif=Z_MOTIFS, z=pseudo_z,
-                                                      sp=convergence.significance_profile(pseudo_z),
-                                                      **cell, convention=convention)))
+    e, s = network, state
+    cleaned = graph.clean(_unpack(packed))
+    real = motifs.count_raw(cleaned)
+    for model in nulls.MODELS:
+        null_raw = nulls.null_counts(cleaned, n_null, model, stats.derive_seed(seed, e, sparsity),
+                                     outputs=null_outputs)
+        labels = dict(network=e, state=s, sparsity=sparsity, null=model)
+        for convention in motifs.CONVENTIONS:        # one null sample, both conventions
+            null = motifs.project(null_raw, convention)
+            table = stats.table(motifs.project(real, convention), null).loc[list(Z_MOTIFS)].reset_index()
+            z_frames.append(table.assign(**labels, convention=convention))
+            pseudo_z = convergence.leave_one_out_z(null[:, columns])[0]
+            noise_frames.append(pd.DataFrame(dict(motif=Z_MOTIFS, z=pseudo_z,
+                                                  sp=convergence.significance_profile(pseudo_z),
+                                                  **labels, convention=convention)))
+    return z_frames, noise_frames
+
+
+def assemble(results: Sequence[tuple[list[pd.DataFrame], list[pd.DataFrame]]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The census tables from the cells' results.
+
+    Parameters
+    ----------
+    results : sequence of (list of DataFrame, list of DataFrame)
+        :func:`cell`'s results, in the order of :func:`cell_inputs`.
+
+    Returns
+    -------
+    z, noise : pandas.DataFrame
+        The rows of every cell in turn, columns as in the module doc.
+    """
+    z_frames = [frame for z, _ in results for frame in z]
+    noise_frames = [frame for _, noise in results for frame in noise]
     order = ["network", "state", "sparsity", "null", "convention", "motif"]
     z = pd.concat(z_frames, ignore_index=True)
     noise = pd.concat(noise_frames, ignore_index=True)
     return (z[order + [c for c in z.columns if c not in order]], noise[order + ["z", "sp"]])
+
+
+def _warm_kernels() -> None:
+    """Compile (or load from the on-disk cache) every kernel a cell runs, in this process, on a tiny network:
+    the workers of a local cluster then load the cache instead of each compiling the kernels again."""
+    masks = graph.synthetic_pruned((4, 10, 10, 3), sparsity=0.5, seed=0)
+    cell(_pack(masks), 0, 0, 0.5, n_null=4, seed=0, null_outputs="live")

@@ -29,8 +29,25 @@ EXTREME_Z = 100.0
 def leave_one_out_z(null_counts: np.ndarray) -> np.ndarray:
     """Z-score of every null sample against the remaining ones.
 
-    null_counts: (n, m) motif counts of n ≥ 3 null networks. Returns (n, m) float64: for row k,
-    (c_k − mean of the other rows) / sd of the other rows (ddof = 1); NaN where that sd is 0.
+    Each null network in turn plays the pseudo-real network, scored against the other n − 1 (leave-one-out);
+    its Z-scores are pure sampling noise (the "null noise" yardstick of the module doc).
+
+    Parameters
+    ----------
+    null_counts : array_like, int or float (n, m)
+        Motif counts of n ≥ 3 null networks (rows) for m motifs (columns), e.g. one convention's columns of
+        :func:`helpers.nulls.null_counts` after :func:`helpers.motifs.project`.
+
+    Returns
+    -------
+    ndarray, float64 (n, m)
+        For row k, (c_k − mean of the other rows) / sd of the other rows (ddof = 1); NaN where that sd is 0 (up
+        to round-off: an sd ≤ 1e-9 · max(|mean|, 1) counts as 0).
+
+    Raises
+    ------
+    ValueError
+        If ``null_counts`` is not 2-D or has fewer than 3 rows.
     """
     counts = np.asarray(null_counts, dtype=np.float64)
     if counts.ndim != 2 or counts.shape[0] < 3:
@@ -51,7 +68,16 @@ def leave_one_out_z(null_counts: np.ndarray) -> np.ndarray:
 def significance_profile(z: np.ndarray) -> np.ndarray:
     """SP = Z / ‖Z‖ along the last axis, over the finite entries (NaN entries stay NaN).
 
-    z: (..., m) float. A profile whose finite entries are all 0 (or none is finite) is all NaN.
+    Parameters
+    ----------
+    z : array_like, float (..., m)
+        Z-scores of m motifs (last axis), NaN where undefined; any leading axes (e.g. networks) are kept.
+
+    Returns
+    -------
+    ndarray, float64 (..., m)
+        The significance profile, of unit Euclidean norm over its finite entries along the last axis. A profile
+        whose finite entries are all 0 (or none is finite) is all NaN.
     """
     z = np.asarray(z, dtype=np.float64)
     norm = np.sqrt(np.nansum(z ** 2, axis=-1, keepdims=True))
@@ -63,9 +89,24 @@ def spread_by_level(z_long: pd.DataFrame, by: tuple[str, ...] = ("sparsity", "mo
                     extreme: float = EXTREME_Z) -> pd.DataFrame:
     """Centre and spread of Z across networks per group (by default per (sparsity, motif)).
 
-    z_long: columns ``network``, ``z`` and those of ``by``. Returns the ``by`` columns and n (networks with a
-    defined Z), n_extreme (of those, how many have |Z| > ``extreme``), and over the other n − n_extreme:
-    z_median, z_q25, z_q75 (quartiles, linear interpolation) and z_iqr = z_q75 − z_q25 (NaN where none is left).
+    Parameters
+    ----------
+    z_long : pandas.DataFrame
+        One row per network and group, with columns ``network``, ``z`` (float, NaN where undefined) and those of
+        ``by`` (e.g. the census's Z table of chapter 6, restricted to one null model and convention).
+    by : tuple of str
+        The columns that define a group.
+    extreme : float
+        |Z| beyond which a defined Z is counted in ``n_extreme`` and left out of the centre and spread
+        (default :data:`EXTREME_Z`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group (groups with no defined Z are absent), columns: the ``by`` columns; ``n`` (int,
+        networks with a defined Z); ``n_extreme`` (int, of those, how many have |Z| > ``extreme``); and over the
+        other n − n_extreme: ``z_median``, ``z_q25``, ``z_q75`` (quartiles, linear interpolation) and ``z_iqr`` =
+        z_q75 − z_q25 (float64, NaN where none is left).
     """
     defined = z_long.dropna(subset=["z"])
     rows = []
@@ -82,8 +123,24 @@ def spread_by_level(z_long: pd.DataFrame, by: tuple[str, ...] = ("sparsity", "mo
 
 
 def median_iqr(values, extreme: float = EXTREME_Z, spec: str = ".1f") -> str:
-    """``"median [q25, q75]"`` of the defined values with |value| ≤ ``extreme``, formatted with ``spec``, with
-    ``" (+k beyond ±extreme)"`` when k values were left out; ``"—"`` when no value is defined."""
+    """``"median [q25, q75]"`` of the defined values with |value| ≤ ``extreme``, as text for a table cell.
+
+    Parameters
+    ----------
+    values : array_like of float
+        The values (e.g. one motif's Z-scores over networks); NaN and None are left out as undefined.
+    extreme : float
+        |value| beyond which a defined value is left out of the median and quartiles (default :data:`EXTREME_Z`).
+    spec : str
+        Format spec of the median and quartiles (``".1f"``, ``".2f"``, ...).
+
+    Returns
+    -------
+    str
+        ``"median [q25, q75]"`` formatted with ``spec`` (only ``"median"`` when a single value is left), with
+        ``" (+k beyond ±extreme)"`` appended when k values were left out; ``"—"`` when no value is defined (and
+        ``"— (+k beyond ±extreme)"`` when every defined value was left out).
+    """
     z = pd.Series(values, dtype=np.float64).dropna().to_numpy()
     ordinary = z[np.abs(z) <= extreme]
     text = "—"
@@ -107,18 +164,38 @@ def profile_permutation_test(real: np.ndarray, pseudo: np.ndarray, n_permutation
                              seed: int = 0) -> dict:
     """Are the real networks' significance profiles closer to each other than random networks' are?
 
-    real: (k, m) Z-scores (or profiles) of k ≥ 2 real networks; pseudo: (k2, m) those of k2 ≥ 1 pseudo-real
-    networks. Only the columns finite in every row of both are used, each row re-normalised to unit length on
-    them. The statistic is the mean pairwise Euclidean distance among the k real profiles. Under the null
-    hypothesis that real and pseudo-real profiles are exchangeable, every k-subset of the pooled k + k2 rows is an
-    equally likely "real" group; the p-value is the fraction of subsets whose mean distance is ≤ the observed one
-    (one-sided: small = real networks agree). All C(k + k2, k) subsets are enumerated when there are at most
-    ``n_permutations`` of them (exact test; the smallest possible p is 1 / C(k + k2, k)); otherwise
+    Only the columns finite in every row of both ``real`` and ``pseudo`` are used, each row re-normalised to unit
+    length on them. The statistic is the mean pairwise Euclidean distance among the k real profiles. Under the
+    null hypothesis that real and pseudo-real profiles are exchangeable, every k-subset of the pooled k + k2 rows
+    is an equally likely "real" group; the p-value is the fraction of subsets whose mean distance is ≤ the
+    observed one (one-sided: small = real networks agree). All C(k + k2, k) subsets are enumerated when there are
+    at most ``n_permutations`` of them (exact test; the smallest possible p is 1 / C(k + k2, k)); otherwise
     ``n_permutations`` random subsets are drawn with ``seed`` and p = (1 + #≤) / (1 + n_permutations).
 
-    Returns dict distance_real, distance_null (mean pairwise distance among the pseudo-real profiles), p_value,
-    n_subsets, exact (bool), motifs_used (number of columns), all NaN / 0 when fewer than 2 real rows or no
-    usable column.
+    Parameters
+    ----------
+    real : array_like, float (k, m)
+        Z-scores (or profiles) of k ≥ 2 real networks (rows) for m motifs; NaN where undefined.
+    pseudo : array_like, float (k2, m)
+        Those of k2 ≥ 1 pseudo-real (null) networks, e.g. from :func:`leave_one_out_z`, same motif columns.
+    n_permutations : int
+        Largest number of subsets enumerated exactly, and the number of random subsets drawn otherwise.
+    seed : int
+        Seed of the random subsets (:func:`numpy.random.default_rng`); unused by the exact test.
+
+    Returns
+    -------
+    dict
+        ``distance_real`` (float, the observed statistic), ``distance_null`` (float, mean pairwise distance among
+        the pseudo-real profiles; NaN when k2 = 1), ``p_value`` (float), ``n_subsets`` (int, subsets compared),
+        ``exact`` (bool, whether all subsets were enumerated), ``motifs_used`` (int, number of usable columns).
+        The distances and p-value are NaN, ``n_subsets`` 0 and ``exact`` False when there are fewer than 2 real
+        rows, no pseudo-real row or no usable column, or a row whose usable Zs are all 0 (it has no direction).
+
+    Raises
+    ------
+    ValueError
+        If ``real`` or ``pseudo`` is not 2-D, or their numbers of columns differ.
     """
     real, pseudo = np.asarray(real, dtype=np.float64), np.asarray(pseudo, dtype=np.float64)
     if real.ndim != 2 or pseudo.ndim != 2 or real.shape[1] != pseudo.shape[1]:
@@ -158,10 +235,30 @@ def profile_permutation_test(real: np.ndarray, pseudo: np.ndarray, n_permutation
 
 def profile_test_by_level(z_long: pd.DataFrame, noise_long: pd.DataFrame, motifs: tuple[str, ...],
                           seed: int = 0, n_permutations: int = 20_000) -> pd.DataFrame:
-    """:func:`profile_permutation_test` at every sparsity level: real networks' Zs (``z_long``) against the
-    pseudo-real networks' (``noise_long``; both with columns network, sparsity, motif, z, one null model and
-    convention). Returns columns sparsity, n_networks, motifs_used, distance_real, distance_null, p_value,
-    exact."""
+    """:func:`profile_permutation_test` at every sparsity level: real networks' Zs against the pseudo-real ones'.
+
+    Parameters
+    ----------
+    z_long : pandas.DataFrame
+        The real networks' Zs, columns ``network``, ``sparsity``, ``motif``, ``z``, one null model and convention
+        (one row per network, sparsity and motif).
+    noise_long : pandas.DataFrame
+        The pseudo-real networks' Zs, same columns, null model and convention; matched to a level of ``z_long``
+        by sparsity (:func:`numpy.isclose`).
+    motifs : tuple of str
+        The motifs compared (the profile's columns, in this order); rows of other motifs are ignored.
+    seed : int
+        Passed to :func:`profile_permutation_test`.
+    n_permutations : int
+        Passed to :func:`profile_permutation_test`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sparsity level of ``z_long`` (ascending), columns ``sparsity`` (float), ``n_networks`` (int,
+        real networks at the level), ``motifs_used``, ``distance_real``, ``distance_null``, ``p_value``,
+        ``exact`` (as :func:`profile_permutation_test` returns them); no rows when ``z_long`` has none.
+    """
     rows = []
     for sparsity, level in z_long[z_long["motif"].isin(motifs)].groupby("sparsity"):
         noise = noise_long[np.isclose(noise_long["sparsity"], sparsity) & noise_long["motif"].isin(motifs)]

@@ -1,10 +1,10 @@
 """The training data: simulated 20 ms flights turned into the inverse problem's inputs and outputs.
 
-Each trajectory starts from a sampled state with sampled constant controls (SPEC §2) and is integrated with
+Each trajectory starts from a sampled state with sampled constant controls (chapter 2) and is integrated with
 :func:`helpers.flight.simulate`. The network sees where the insect starts and where it is 20 ms later and must
 name the controls (and final velocities) that got it there:
 
-* inputs (10), SPEC order: ``[phi0, theta0, x_f, y_f, phi_f, theta_f, xdot0, ydot0, phidot0, thetadot0]``
+* inputs (10), in the original's order: ``[phi0, theta0, x_f, y_f, phi_f, theta_f, xdot0, ydot0, phidot0, thetadot0]``
 * outputs (7): ``[F_x, F_y, tau, xdot_f, ydot_f, phidot_f, thetadot_f]`` with F_x = F cos(alpha), F_y = F sin(alpha)
 
 The rows are split 64/16/20 % (train/validation/test, disjoint, seeded) and every column is min-max scaled to
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import flight, pipeline
+from .checks import Spec
 
 INPUT_NAMES = ("phi0", "theta0", "x_f", "y_f", "phi_f", "theta_f", "xdot0", "ydot0", "phidot0", "thetadot0")
 OUTPUT_NAMES = ("F_x", "F_y", "tau", "xdot_f", "ydot_f", "phidot_f", "thetadot_f")
@@ -32,8 +33,27 @@ _SPLIT_STREAM = 2**32   # spawn key of the split's random stream (chunks use key
 
 
 def rows_from_simulation(state0: np.ndarray, controls: np.ndarray, final: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Assemble inputs float64 (n, 10) and outputs float64 (n, 7) in SPEC order from initial states (n, 8),
-    controls (n, 3) = [F, alpha, tau] and final states (n, 8)."""
+    """Assemble the network's inputs and outputs in the original's order from simulated flights.
+
+    Parameters
+    ----------
+    state0 : ndarray, float (n, 8)
+        Initial states in flight state order ``[x, xdot, y, ydot, theta, thetadot, phi, phidot]`` (cm, cm/s,
+        rad, rad/s; :mod:`helpers.flight`).
+    controls : ndarray, float (n, 3)
+        Controls ``[F, alpha, tau]`` (dyn, rad, dyn cm).
+    final : ndarray, float (n, 8)
+        Final states after the 20 ms horizon, in state order.
+
+    Returns
+    -------
+    inputs : ndarray, float64 (n, 10)
+        Columns :data:`INPUT_NAMES`: ``[phi0, theta0, x_f, y_f, phi_f, theta_f, xdot0, ydot0, phidot0,
+        thetadot0]``.
+    outputs : ndarray, float64 (n, 7)
+        Columns :data:`OUTPUT_NAMES`: ``[F_x, F_y, tau, xdot_f, ydot_f, phidot_f, thetadot_f]`` with
+        F_x = F cos(alpha), F_y = F sin(alpha).
+    """
     s0, u, sf = state0, controls, final
     inputs = np.stack([s0[:, 6], s0[:, 4], sf[:, 0], sf[:, 2], sf[:, 6], sf[:, 4], s0[:, 1], s0[:, 3], s0[:, 7],
                        s0[:, 5]], axis=1)
@@ -43,8 +63,26 @@ def rows_from_simulation(state0: np.ndarray, controls: np.ndarray, final: np.nda
 
 
 def outputs_to_controls(y_unscaled: np.ndarray) -> np.ndarray:
-    """Unscaled outputs (n, 7) (or their first 3 columns) -> controls float64 (n, 3) as [F, alpha, tau] with
-    F = hypot(F_x, F_y) (dyn) and alpha = atan2(F_y, F_x) mod 2 pi (rad)."""
+    """Unscaled outputs (or their first 3 columns) -> controls as [F, alpha, tau].
+
+    Also available under its older name ``controls_from_outputs``.
+
+    Parameters
+    ----------
+    y_unscaled : array_like of float, (n, 7) or (n, 3)
+        Raw (unscaled, CGS) outputs in :data:`OUTPUT_NAMES` order, or just ``[F_x, F_y, tau]``.
+
+    Returns
+    -------
+    ndarray, float64 (n, 3)
+        ``[F, alpha, tau]`` with F = hypot(F_x, F_y) (dyn), alpha = atan2(F_y, F_x) mod 2 pi (rad, in
+        [0, 2 pi)) and tau (dyn cm).
+
+    Raises
+    ------
+    ValueError
+        If the outputs are not of shape (n, 7) or (n, 3), or their first 3 columns hold NaN or inf.
+    """
     out = np.asarray(y_unscaled, dtype=np.float64)
     if out.ndim != 2 or out.shape[1] not in (3, 7):
         raise ValueError(f"outputs must have shape (n, 7) or (n, 3), got {out.shape}")
@@ -58,8 +96,23 @@ controls_from_outputs = outputs_to_controls   # the same function under its olde
 
 
 def split_labels(n: int, data_seed: int) -> np.ndarray:
-    """Seeded random assignment of n rows to train (0) / val (1) / test (2): int8 (n,), exactly
-    round(0.64 n) / round(0.16 n) / rest rows."""
+    """Seeded random assignment of n rows to train (0) / val (1) / test (2).
+
+    The permutation is drawn from its own stream, ``SeedSequence(data_seed, spawn_key=(2**32,))``, distinct from
+    the simulation chunks' streams.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    data_seed : int
+        Master seed of the data set.
+
+    Returns
+    -------
+    ndarray, int8 (n,)
+        The split of each row: exactly round(0.64 n) rows 0, round(0.16 n) rows 1 and the rest 2.
+    """
     rng = np.random.default_rng(np.random.SeedSequence(data_seed, spawn_key=(_SPLIT_STREAM,)))
     n_train, n_val = round(FRACTIONS[0] * n), round(FRACTIONS[1] * n)
     labels = np.full(n, 2, dtype=np.int8)
@@ -70,8 +123,20 @@ def split_labels(n: int, data_seed: int) -> np.ndarray:
 
 
 def scale(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Min–max scaling of columns to [−0.5, 0.5] by the ranges ``lo``, ``hi``: (x − lo)/(hi − lo) − 0.5, computed in
-    float64 and returned as float32 (n, columns)."""
+    """Min–max scaling of columns to [−0.5, 0.5] by the ranges ``lo``, ``hi``: (x − lo)/(hi − lo) − 0.5.
+
+    Parameters
+    ----------
+    x : array_like of float, (n, columns)
+        Raw values (CGS units).
+    lo, hi : ndarray, float64 (columns,)
+        Column ranges (the training split's min and max); values in [lo, hi] map to [−0.5, 0.5].
+
+    Returns
+    -------
+    ndarray, float32 (n, columns)
+        The scaled values, computed in float64 and returned as float32.
+    """
     return ((np.asarray(x, dtype=np.float64) - lo) / (hi - lo) - 0.5).astype(np.float32)
 
 
@@ -80,12 +145,29 @@ def scale(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 class Dataset:
     """Raw and scaled data of one parameter set.
 
-    Attributes: ``inputs`` float64 (N, 10) and ``outputs`` float64 (N, 7) raw (CGS units, SPEC order);
-    ``labels`` int8 (N,) split of each row (0 train, 1 val, 2 test); ``in_min, in_max`` float64 (10,) and
-    ``out_min, out_max`` float64 (7,) training-split column ranges; ``params`` the build parameters; ``path``.
+    Parameters
+    ----------
+    inputs : ndarray, float64 (N, 10)
+        Raw inputs (CGS units, the original's order, :data:`INPUT_NAMES`).
+    outputs : ndarray, float64 (N, 7)
+        Raw outputs (CGS units, the original's order, :data:`OUTPUT_NAMES`).
+    labels : ndarray, int8 (N,)
+        Split of each row (0 train, 1 val, 2 test).
+    in_min, in_max : ndarray, float64 (10,)
+        Training-split column ranges of the inputs.
+    out_min, out_max : ndarray, float64 (7,)
+        Training-split column ranges of the outputs.
+    params : dict
+        The build parameters (:func:`artifact_params`).
+    path : pathlib.Path, optional
+        The artifact file it was loaded from; ``None`` if built in memory.
 
-    Scaled float32 views (computed on first use): ``x_train`` (n_train, 10), ``y_train`` (n_train, 7), ``x_val``,
-    ``y_val``, ``x_test``, ``y_test``; training rows lie in [-0.5, 0.5] exactly.
+    Attributes
+    ----------
+    x_train, y_train : ndarray, float32 (n_train, 10), (n_train, 7)
+        Scaled training inputs and outputs (computed on first use); training rows lie in [-0.5, 0.5] exactly.
+    x_val, y_val, x_test, y_test : ndarray, float32
+        Scaled validation and test inputs (·, 10) and outputs (·, 7), computed on first use.
     """
 
     inputs: np.ndarray
@@ -105,22 +187,70 @@ class Dataset:
         return self.inputs.shape[0]
 
     def rows(self, split: str) -> np.ndarray:
-        """Row indices int64 (n,) of ``split`` in {"train", "val", "test"}, increasing."""
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        """Row indices of ``split``.
+
+        Parameters
+        ----------
+        split : {"train", "val", "test"}
+            The split.
+
+        Returns
+        -------
+        ndarray, int64 (n,)
+            Indices into ``inputs``/``outputs`` of the split's rows, increasing.
+
+        Raises
+        ------
+        ValueError
+            Naming the parameter ``split`` unless it is one of :data:`SPLITS`.
+        """
+        Spec(str, choices=SPLITS).check("split", split)
         return np.flatnonzero(self.labels == SPLITS.index(split))
 
     # scaling -------------------------------------------------------------------------------------------
     def scale_inputs(self, x: np.ndarray) -> np.ndarray:
-        """Raw inputs (n, 10) -> float32 scaled to [-0.5, 0.5] by the training ranges."""
+        """Raw inputs -> scaled to [-0.5, 0.5] by the training ranges (:func:`scale`).
+
+        Parameters
+        ----------
+        x : array_like of float, (n, 10)
+            Raw inputs (CGS units, :data:`INPUT_NAMES` order).
+
+        Returns
+        -------
+        ndarray, float32 (n, 10)
+            The scaled inputs.
+        """
         return scale(x, self.in_min, self.in_max)
 
     def scale_outputs(self, y: np.ndarray) -> np.ndarray:
-        """Raw outputs (n, 7) -> float32 scaled."""
+        """Raw outputs -> scaled to [-0.5, 0.5] by the training ranges (:func:`scale`).
+
+        Parameters
+        ----------
+        y : array_like of float, (n, 7)
+            Raw outputs (CGS units, :data:`OUTPUT_NAMES` order).
+
+        Returns
+        -------
+        ndarray, float32 (n, 7)
+            The scaled outputs.
+        """
         return scale(y, self.out_min, self.out_max)
 
     def unscale_outputs(self, y: np.ndarray) -> np.ndarray:
-        """Scaled outputs (n, 7) -> raw float64 (CGS units)."""
+        """Scaled outputs -> raw (the inverse of :meth:`scale_outputs`).
+
+        Parameters
+        ----------
+        y : array_like of float, (n, 7)
+            Scaled outputs, e.g. network predictions.
+
+        Returns
+        -------
+        ndarray, float64 (n, 7)
+            Raw outputs (CGS units): (y + 0.5) (out_max − out_min) + out_min.
+        """
         return (np.asarray(y, dtype=np.float64) + 0.5) * (self.out_max - self.out_min) + self.out_min
 
     def _scaled(self, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -148,19 +278,67 @@ class Dataset:
 
     # what the closed-loop check needs ---------------------------------------------------------------------
     def initial_states(self, split: str) -> np.ndarray:
-        """Initial states float64 (n, 8) of ``split`` in flight state order (x0 = y0 = 0)."""
+        """Initial states of ``split`` in flight state order, rebuilt from the inputs.
+
+        Parameters
+        ----------
+        split : {"train", "val", "test"}
+            The split.
+
+        Returns
+        -------
+        ndarray, float64 (n, 8)
+            ``[x, xdot, y, ydot, theta, thetadot, phi, phidot]`` (cm, cm/s, rad, rad/s) with x0 = y0 = 0.
+
+        Raises
+        ------
+        ValueError
+            Naming the parameter ``split`` unless it is one of :data:`SPLITS`.
+        """
         x = self.inputs[self.rows(split)]
         s0 = np.zeros((x.shape[0], 8))
         s0[:, 1], s0[:, 3], s0[:, 4], s0[:, 5], s0[:, 6], s0[:, 7] = x[:, 6], x[:, 7], x[:, 1], x[:, 9], x[:, 0], x[:, 8]
         return s0
 
     def targets(self, split: str) -> np.ndarray:
-        """Final positions float64 (n, 4) of ``split`` as [x_f, y_f, theta_f, phi_f] (cm, cm, rad, rad)."""
+        """Final positions of ``split``: where each flight ended after the 20 ms horizon.
+
+        Parameters
+        ----------
+        split : {"train", "val", "test"}
+            The split.
+
+        Returns
+        -------
+        ndarray, float64 (n, 4)
+            ``[x_f, y_f, theta_f, phi_f]`` (cm, cm, rad, rad).
+
+        Raises
+        ------
+        ValueError
+            Naming the parameter ``split`` unless it is one of :data:`SPLITS`.
+        """
         x = self.inputs[self.rows(split)]
         return np.stack([x[:, 2], x[:, 3], x[:, 5], x[:, 4]], axis=1)
 
     def controls(self, split: str) -> np.ndarray:
-        """True controls float64 (n, 3) of ``split`` as [F, alpha, tau]."""
+        """True controls of ``split``, recovered from the raw outputs (:func:`outputs_to_controls`).
+
+        Parameters
+        ----------
+        split : {"train", "val", "test"}
+            The split.
+
+        Returns
+        -------
+        ndarray, float64 (n, 3)
+            ``[F, alpha, tau]`` (dyn, rad in [0, 2 pi), dyn cm).
+
+        Raises
+        ------
+        ValueError
+            Naming the parameter ``split`` unless it is one of :data:`SPLITS`.
+        """
         return outputs_to_controls(self.outputs[self.rows(split)])
 
 
@@ -171,14 +349,53 @@ def _validate(n_trajectories, data_seed) -> tuple[int, int]:
 
 
 def artifact_params(n_trajectories: int, data_seed: int) -> dict:
-    """Everything the dataset depends on (the helper source enters the key through :mod:`pipeline`)."""
+    """Everything the dataset depends on (the helper source enters the key through :mod:`pipeline`).
+
+    Parameters
+    ----------
+    n_trajectories : int
+        Number of simulated flights.
+    data_seed : int
+        Master seed of the data set.
+
+    Returns
+    -------
+    dict
+        ``n_trajectories``, ``data_seed``, the horizon (s) and tolerance of the simulation, the flight
+        parameters (:data:`helpers.flight.PARAMS` as a dict) and the simulation chunk size :data:`CHUNK`.
+    """
     return {"n_trajectories": n_trajectories, "data_seed": data_seed, "horizon": flight.HORIZON,
             "tol": flight.DEFAULT_TOL, "flight": dataclasses.asdict(flight.PARAMS), "chunk": CHUNK}
 
 
 def simulate_rows(n_trajectories: int, data_seed: int, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Sample and simulate ``n_trajectories`` flights in chunks of :data:`CHUNK`; returns raw inputs float64
-    (n, 10) and outputs float64 (n, 7). Chunk k draws from ``SeedSequence(data_seed, spawn_key=(k,))``."""
+    """Sample and simulate ``n_trajectories`` flights in chunks of :data:`CHUNK`.
+
+    Chunk k draws from ``SeedSequence(data_seed, spawn_key=(k,))``.
+
+    Parameters
+    ----------
+    n_trajectories : int
+        Number of flights, in [20,000, 100,000,000] (the ``n_trajectories`` chapter parameter).
+    data_seed : int
+        Master seed, in [0, 2**32 − 1] (the ``data_seed`` chapter parameter).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    inputs : ndarray, float64 (n, 10)
+        Raw inputs (:func:`rows_from_simulation`).
+    outputs : ndarray, float64 (n, 7)
+        Raw outputs.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter if ``n_trajectories`` or ``data_seed`` is invalid.
+    RuntimeError
+        If an integration fails (:func:`helpers.flight.simulate`).
+    """
     from tqdm import tqdm
 
     n, seed = _validate(n_trajectories, data_seed)
@@ -199,13 +416,37 @@ def _simulate_chunk(n: int, seed: int, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def first_rows(n_trajectories: int, data_seed: int, split: str, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``n_rows`` rows of ``split`` of the data set (``n_trajectories``, ``data_seed``), regenerated
-    without simulating the rest: raw inputs float64 (n_rows, 10) and outputs float64 (n_rows, 7), the same rows
-    as :func:`load_or_build` gives, in the same order. Only the simulation chunks up to the last needed row
-    are simulated (the split itself is drawn for all rows, which is cheap)."""
+    """The first ``n_rows`` rows of ``split`` of the data set, regenerated without simulating the rest.
+
+    They are the same rows as :func:`load_or_build` gives, in the same order. Only the simulation chunks up to
+    the last needed row are simulated (the split itself is drawn for all rows, which is cheap).
+
+    Parameters
+    ----------
+    n_trajectories : int
+        Number of flights of the whole data set, in [20,000, 100,000,000].
+    data_seed : int
+        Its master seed, in [0, 2**32 − 1].
+    split : {"train", "val", "test"}
+        The split to take rows from.
+    n_rows : int
+        How many of its first rows, in [1, rows of the split].
+
+    Returns
+    -------
+    inputs : ndarray, float64 (n_rows, 10)
+        Raw inputs.
+    outputs : ndarray, float64 (n_rows, 7)
+        Raw outputs.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter if ``n_trajectories``, ``data_seed`` or ``split`` is invalid, or if ``n_rows`` is
+        not in [1, rows of the split].
+    """
     n, seed = _validate(n_trajectories, data_seed)
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    Spec(str, choices=SPLITS).check("split", split)
     rows = np.flatnonzero(split_labels(n, seed) == SPLITS.index(split))
     if not (1 <= n_rows <= len(rows)):
         raise ValueError(f"n_rows = {n_rows} is invalid: split {split!r} has {len(rows)} rows")
@@ -216,9 +457,33 @@ def first_rows(n_trajectories: int, data_seed: int, split: str, n_rows: int) -> 
 
 
 def subset(n_trajectories: int, data_seed: int, split: str, n_rows: int, scaler: dict[str, np.ndarray]) -> Dataset:
-    """A :class:`Dataset` holding only the first ``n_rows`` rows of ``split`` (:func:`first_rows`), scaled with
-    ``scaler`` (``x_min``, ``x_max`` (10,), ``y_min``, ``y_max`` (7,): the training ranges of the whole data set,
-    e.g. those a shipped ensemble was trained with). Its other splits are empty."""
+    """A :class:`Dataset` holding only the first ``n_rows`` rows of ``split`` (:func:`first_rows`).
+
+    Parameters
+    ----------
+    n_trajectories : int
+        Number of flights of the whole data set, in [20,000, 100,000,000].
+    data_seed : int
+        Its master seed, in [0, 2**32 − 1].
+    split : {"train", "val", "test"}
+        The split to take rows from.
+    n_rows : int
+        How many of its first rows, in [1, rows of the split].
+    scaler : dict of str to ndarray
+        ``x_min``, ``x_max`` (10,) and ``y_min``, ``y_max`` (7,): the training ranges of the whole data set,
+        e.g. those a shipped ensemble was trained with; used to scale the rows.
+
+    Returns
+    -------
+    Dataset
+        The rows, all labelled ``split``; its other splits are empty. ``params`` records
+        ``subset=(split, n_rows)``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`first_rows` raises for a bad parameter.
+    """
     inputs, outputs = first_rows(n_trajectories, data_seed, split, n_rows)
     labels = np.full(len(inputs), SPLITS.index(split), dtype=np.int8)
     return Dataset(inputs, outputs, labels, *(np.asarray(scaler[k], dtype=np.float64)
@@ -227,7 +492,27 @@ def subset(n_trajectories: int, data_seed: int, split: str, n_rows: int, scaler:
 
 
 def build(n_trajectories: int, data_seed: int, progress: bool = False) -> Dataset:
-    """Simulate, split and compute the training ranges (no caching; see :func:`load_or_build`)."""
+    """Simulate, split and compute the training ranges (no caching; see :func:`load_or_build`).
+
+    Parameters
+    ----------
+    n_trajectories : int
+        Number of flights, in [20,000, 100,000,000].
+    data_seed : int
+        Master seed, in [0, 2**32 − 1].
+    progress : bool
+        Show a progress bar while simulating.
+
+    Returns
+    -------
+    Dataset
+        The whole data set, in memory (``path`` is ``None``).
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter if ``n_trajectories`` or ``data_seed`` is invalid.
+    """
     n, seed = _validate(n_trajectories, data_seed)
     inputs, outputs = simulate_rows(n, seed, progress)
     labels = split_labels(n, seed)
@@ -239,9 +524,30 @@ def build(n_trajectories: int, data_seed: int, progress: bool = False) -> Datase
 def load_or_build(n_trajectories: int, data_seed: int, progress: bool = False) -> Dataset:
     """The dataset of these parameters: loaded from its artifact when present, else built and stored atomically.
 
-    Raises ``ValueError`` naming a bad parameter before any work. The stored file is checked against its stage
-    manifest (:func:`helpers.pipeline.build_once`: a damaged file is rebuilt, with a warning) and its values are
-    checked on every load (:func:`check_values`).
+    The stored file is checked against its stage manifest (:func:`helpers.pipeline.build_once`: a damaged file is
+    rebuilt, with a warning) and its values are checked on every load (:func:`check_values`).
+
+    Parameters
+    ----------
+    n_trajectories : int
+        Number of flights, in [20,000, 100,000,000].
+    data_seed : int
+        Master seed, in [0, 2**32 − 1].
+    progress : bool
+        Show a progress bar if the data set has to be simulated.
+
+    Returns
+    -------
+    Dataset
+        The data set, with ``path`` its artifact file ``artifacts/data-<key>/dataset.npz``.
+
+    Raises
+    ------
+    ValueError
+        Naming a bad parameter, before any work.
+    helpers.pipeline.ArtifactError
+        If the stored file is unreadable, lacks an array, holds arrays of the wrong shape or values no
+        simulation produces (:func:`check_values`), or if a freshly simulated data set fails those checks.
     """
     n, seed = _validate(n_trajectories, data_seed)
     params = artifact_params(n, seed)
@@ -250,11 +556,11 @@ def load_or_build(n_trajectories: int, data_seed: int, progress: bool = False) -
 
     def write_dataset(folder: Path) -> None:
         ds = build(n, seed, progress)
-        check_values({k: getattr(ds, k) for k in _KEYS}, "the simulated data set")
+        check_values({k: getattr(ds, k) for k in ARRAYS}, "the simulated data set")
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as fh:   # uncompressed: simulated floats barely compress, and 10^7 rows load fast
-                np.savez(fh, **{k: getattr(ds, k) for k in _KEYS})
+                np.savez(fh, **{k: getattr(ds, k) for k in ARRAYS})
 
         pipeline.atomic_write(folder / _FILE, write)
 
@@ -262,13 +568,27 @@ def load_or_build(n_trajectories: int, data_seed: int, progress: bool = False) -
     return _load(path, n, params)
 
 
-_KEYS = ("inputs", "outputs", "labels", "in_min", "in_max", "out_min", "out_max")
+#: The arrays a data set file holds.
+ARRAYS = ("inputs", "outputs", "labels", "in_min", "in_max", "out_min", "out_max")
 
 
 def check_values(arrays: dict[str, np.ndarray], where: str) -> None:
-    """Raise :class:`helpers.pipeline.ArtifactError` naming ``where``, the array and the column when the data set's
-    values are not what a simulation produces: a non-finite input or output, a split label outside {0, 1, 2}, or
-    training ranges that are not finite with min < max."""
+    """Check that a data set's values are what a simulation produces.
+
+    Parameters
+    ----------
+    arrays : dict of str to ndarray
+        The arrays of :data:`ARRAYS`: ``inputs`` (N, 10), ``outputs`` (N, 7), ``labels`` (N,) and the training
+        ranges ``in_min``, ``in_max`` (10,), ``out_min``, ``out_max`` (7,).
+    where : str
+        What the arrays are, for the error message (e.g. ``"artifact <path>"``).
+
+    Raises
+    ------
+    helpers.pipeline.ArtifactError
+        Naming ``where``, the array and the column when an input or output is non-finite, a split label lies
+        outside {0, 1, 2}, or a training range is not finite with min < max.
+    """
     for key, names in (("inputs", INPUT_NAMES), ("outputs", OUTPUT_NAMES)):
         bad = ~np.isfinite(arrays[key]).all(axis=0)
         if bad.any():
@@ -287,10 +607,10 @@ def check_values(arrays: dict[str, np.ndarray], where: str) -> None:
 
 
 def _load(path: Path, n: int, params: dict) -> Dataset:
-    arrays = pipeline.load_npz(path, required=_KEYS)
+    arrays = pipeline.load_npz(path, required=ARRAYS)
     ok = (arrays["inputs"].shape == (n, 10) and arrays["outputs"].shape == (n, 7)
           and arrays["labels"].shape == (n,) and arrays["in_min"].shape == (10,) and arrays["out_min"].shape == (7,))
     if not ok:
         raise pipeline.ArtifactError(f"artifact {path} holds arrays of the wrong shape; delete its folder to rebuild")
     check_values(arrays, f"artifact {path}")
-    return Dataset(**{k: arrays[k] for k in _KEYS}, params=params, path=path)
+    return Dataset(**{k: arrays[k] for k in ARRAYS}, params=params, path=path)

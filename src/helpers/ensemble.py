@@ -2,10 +2,10 @@
 
 Every weight tensor carries a leading network axis: layer ``i`` has weights ``(E, n_i, n_{i+1})`` and biases
 ``(E, 1, n_{i+1})``, each multiplied by a binary mask of the same shape in the forward pass, so one
-``torch.baddbmm`` per layer evaluates all E networks. Training follows the original protocol (SPEC §3):
-W ~ N(0, 0.2²) from each member's own seed, zero biases, Adam (lr 5e-4, β = 0.9/0.999, ε = 1e-8), batches of 128
-taken in order without shuffling, per-network MSE. The loss minimised is the *sum* of the E per-network losses,
-so each network receives exactly its own gradient.
+``torch.baddbmm`` per layer evaluates all E networks. Training follows the original protocol (chapter 3;
+``step1_train.py`` of ``oliviatessa/MothPruning``): W ~ N(0, 0.2²) from each member's own seed, zero biases,
+Adam (lr 5e-4, β = 0.9/0.999, ε = 1e-8), batches of 128 taken in order without shuffling, per-network MSE.
+The loss minimised is the *sum* of the E per-network losses, so each network receives exactly its own gradient.
 
 Adam is torch's fused kernel (the update of ``torch.optim.Adam(fused=True)``), called here on per-network views
 for two reasons: a network that met the early stopping rule must stop updating — its moments and step count
@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from helpers.checks import Spec
+
 #: Layer widths of the original architecture.
 LAYERS = (10, 400, 400, 400, 16, 7)
 INIT_STD = 0.2
@@ -45,6 +47,8 @@ BATCH = 128
 STOP_START, STOP_EVERY, STOP_WINDOW, STOP_RATIO = 1000, 100, 500, 1.01
 #: How a round's early stopping decides: one decision for the whole group (the original's) or per network.
 STOPPING_MODES = ("group", "network")
+#: Where an ensemble is trained.
+DEVICES = ("cpu", "cuda")
 
 
 # ------------------------------------------------------------------------------------------ stopping rule
@@ -52,10 +56,20 @@ STOPPING_MODES = ("group", "network")
 def stop_rule(history: np.ndarray | Sequence[float]) -> np.ndarray | bool:
     """The round-wise early-stopping rule of the original, for a loss history of length n.
 
-    ``history``: (n,) or (E, n) per-batch validation losses. True (per row) iff n > 1000, n is a multiple
-    of 100 and mean(history[n-1000:n-500]) / mean(history[n-500:]) < 1.01, i.e. the last 500 batches improved
-    the loss by less than 1 % over the 500 before them (``if len(valLosses) > 1000`` in the original, checked
-    after every 100th batch: the first check is after batch 1100).
+    The rule fires iff n > 1000, n is a multiple of 100 and mean(history[n-1000:n-500]) / mean(history[n-500:])
+    < 1.01, i.e. the last 500 batches improved the loss by less than 1 % over the 500 before them
+    (``if len(valLosses) > 1000`` in the original's ``step1_train.py``, checked after every 100th batch: the first
+    check is after batch 1100).
+
+    Parameters
+    ----------
+    history : array_like of float, (n,) or (E, n)
+        Per-batch validation losses (scaled MSE), of one network or the group's mean, or one row per network.
+
+    Returns
+    -------
+    bool or ndarray, bool (E,)
+        Whether to stop: a bool for a 1-d history, one per row for a 2-d one.
     """
     h = np.asarray(history, dtype=np.float64)
     n = h.shape[-1]
@@ -73,9 +87,18 @@ def stop_rule(history: np.ndarray | Sequence[float]) -> np.ndarray | bool:
 class Ensemble:
     """Parameters, masks and Adam state of E networks (all tensors float32 on ``device``).
 
-    ``weights[i]``: (E, n_i, n_{i+1}); ``biases[i]``: (E, 1, n_{i+1}); ``wmasks``/``bmasks`` same shapes with
-    values 0/1; ``m``/``v``: Adam moments, one per parameter tensor (weights first, then biases); ``steps``:
-    (E,) int64 Adam step count of each network (networks stopped early take fewer steps).
+    Parameters
+    ----------
+    weights : list of torch.Tensor, float32 (E, n_i, n_{i+1})
+        Weight matrices, one tensor per layer.
+    biases : list of torch.Tensor, float32 (E, 1, n_{i+1})
+        Bias vectors, one tensor per layer.
+    wmasks, bmasks : list of torch.Tensor, float32
+        Weight and bias masks, the same shapes as ``weights`` and ``biases``, with values 0/1 (1 = kept).
+    m, v : list of torch.Tensor, float32
+        Adam's first and second moments, one per parameter tensor (weights first, then biases).
+    steps : torch.Tensor, int64 (E,)
+        Adam step count of each network (networks stopped early take fewer steps).
     """
 
     weights: list[torch.Tensor]
@@ -88,26 +111,64 @@ class Ensemble:
 
     @property
     def n_networks(self) -> int:
+        """Number of networks E (int)."""
         return self.weights[0].shape[0]
 
     @property
     def device(self) -> torch.device:
+        """The ``torch.device`` the tensors live on."""
         return self.weights[0].device
 
     def params(self) -> list[torch.Tensor]:
+        """The parameter tensors, weights first, then biases (the order of ``m``, ``v`` and the gradients).
+
+        Returns
+        -------
+        list of torch.Tensor, float32
+            ``weights + biases``: the tensors themselves, not copies.
+        """
         return self.weights + self.biases
 
     def masks(self) -> list[torch.Tensor]:
+        """The mask tensors, in :meth:`params` order.
+
+        Returns
+        -------
+        list of torch.Tensor, float32
+            ``wmasks + bmasks``: the tensors themselves, not copies.
+        """
         return self.wmasks + self.bmasks
 
     def state_dict(self) -> dict[str, list[torch.Tensor] | torch.Tensor]:
-        """Everything needed to continue training bit for bit (CPU copies)."""
+        """Everything needed to continue training bit for bit (CPU copies).
+
+        Returns
+        -------
+        dict
+            ``weights``, ``biases``, ``wmasks``, ``bmasks``, ``m``, ``v`` (lists of float32 CPU tensors) and
+            ``steps`` (int64 CPU tensor (E,)), detached clones; :meth:`from_state_dict` restores it.
+        """
         cpu = lambda ts: [t.detach().cpu().clone() for t in ts]  # noqa: E731
         return dict(weights=cpu(self.weights), biases=cpu(self.biases), wmasks=cpu(self.wmasks),
                     bmasks=cpu(self.bmasks), m=cpu(self.m), v=cpu(self.v), steps=self.steps.cpu().clone())
 
     @classmethod
     def from_state_dict(cls, state: dict, device: str | torch.device = "cpu") -> "Ensemble":
+        """An ensemble restored from :meth:`state_dict`'s output.
+
+        Parameters
+        ----------
+        state : dict
+            As :meth:`state_dict` returns: ``weights``, ``biases``, ``wmasks``, ``bmasks``, ``m``, ``v`` and
+            ``steps``.
+        device : str or torch.device
+            Where to put the tensors (``"cpu"`` or ``"cuda"``); not checked here.
+
+        Returns
+        -------
+        Ensemble
+            With clones of the tensors on ``device``.
+        """
         to = lambda ts: [t.to(device).clone() for t in ts]  # noqa: E731
         return cls(weights=to(state["weights"]), biases=to(state["biases"]), wmasks=to(state["wmasks"]),
                    bmasks=to(state["bmasks"]), m=to(state["m"]), v=to(state["v"]),
@@ -115,17 +176,54 @@ class Ensemble:
 
 
 def check_device(device: str) -> torch.device:
-    """``"cpu"`` or ``"cuda"`` (the latter only if available); anything else raises ``ValueError``."""
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"parameter 'device' = {device!r} is invalid: it must be 'cpu' or 'cuda'")
+    """The device an ensemble is trained on, checked.
+
+    Parameters
+    ----------
+    device : {"cpu", "cuda"}
+        One of :data:`DEVICES`; ``"cuda"`` only if torch sees a CUDA device.
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter ``device`` if it is not one of :data:`DEVICES`, or is ``"cuda"`` on a machine
+        without a CUDA device.
+    """
+    Spec(str, choices=DEVICES).check("device", device)
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("parameter 'device' = 'cuda' is invalid: no CUDA device is available here")
     return torch.device(device)
 
 
 def init_ensemble(seeds: Sequence[int], device: str = "cpu", layers: Sequence[int] = LAYERS) -> Ensemble:
-    """E fresh networks: member e draws its weights ~ N(0, 0.2²) from ``torch.Generator`` seeded ``seeds[e]``
-    (on the CPU, so the init is the same on every device); biases 0, masks all ones, Adam state zero."""
+    """E fresh networks: member e draws its weights ~ N(0, 0.2²) from ``torch.Generator`` seeded ``seeds[e]``.
+
+    The weights are drawn on the CPU, so the init is the same on every device; biases are 0, masks all ones,
+    Adam state zero.
+
+    Parameters
+    ----------
+    seeds : sequence of int
+        One distinct seed per network (e.g. :func:`member_seeds`); E = len(seeds) ≥ 1.
+    device : {"cpu", "cuda"}
+        Where the tensors live (:func:`check_device`).
+    layers : sequence of int
+        Layer widths n_0, …, n_L (default :data:`LAYERS`, 10-400-400-400-16-7).
+
+    Returns
+    -------
+    Ensemble
+        Float32 tensors on ``device``: weights (E, n_i, n_{i+1}), biases (E, 1, n_{i+1}), steps int64 (E,) 0.
+
+    Raises
+    ------
+    ValueError
+        If ``seeds`` is empty or not distinct, or ``device`` is invalid or unavailable.
+    """
     seeds = [int(s) for s in seeds]
     if len(seeds) < 1:
         raise ValueError("parameter 'n_networks' must be ≥ 1 (got an empty seed list)")
@@ -149,13 +247,33 @@ def init_ensemble(seeds: Sequence[int], device: str = "cpu", layers: Sequence[in
 
 
 def member_seeds(seed: int, n_networks: int, first: int = 0) -> list[int]:
-    """Distinct per-network seeds derived from one master seed: networks ``first … first + n_networks − 1`` of
-    the sequence ``SeedSequence(seed, spawn_key=(k,))``, k = 0, 1, 2, … (``numpy.random.SeedSequence.spawn``).
-    A later group of networks (``first`` > 0) thus gets seeds distinct from, and independent of, earlier ones."""
-    if n_networks < 1:
-        raise ValueError(f"parameter 'n_networks' = {n_networks!r} is invalid: it must be ≥ 1")
-    if first < 0:
-        raise ValueError(f"parameter 'first_network' = {first!r} is invalid: it must be ≥ 0")
+    """Distinct per-network seeds derived from one master seed.
+
+    They are networks ``first … first + n_networks − 1`` of the sequence ``SeedSequence(seed, spawn_key=(k,))``,
+    k = 0, 1, 2, … (``numpy.random.SeedSequence.spawn``). A later group of networks (``first`` > 0) thus gets
+    seeds distinct from, and independent of, earlier ones.
+
+    Parameters
+    ----------
+    seed : int
+        The master seed (≥ 0).
+    n_networks : int
+        How many seeds, ≥ 1.
+    first : int
+        Index of the first network, ≥ 0.
+
+    Returns
+    -------
+    list of int
+        ``n_networks`` seeds, each in [0, 2**32 − 1] (the first uint32 word of each child's state).
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter (``n_networks`` or ``first_network``) if it is not an integer in range.
+    """
+    n_networks = Spec(int, 1, None).check("n_networks", n_networks)
+    first = Spec(int, 0, None).check("first_network", first)
     children = [np.random.SeedSequence(seed, spawn_key=(k,)) for k in range(first, first + n_networks)]
     return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]
 
@@ -175,7 +293,26 @@ def _layer(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor, hidden: bool) -> t
 
 def forward(weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor], wmasks: Sequence[torch.Tensor],
             bmasks: Sequence[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """Masked batched forward pass. ``x``: (B, n_0) shared by all networks or (E, B, n_0); returns (E, B, 7)."""
+    """Masked batched forward pass: tanh hidden layers, linear output layer, weights and biases times their masks.
+
+    Parameters
+    ----------
+    weights : sequence of torch.Tensor, float32 (E, n_i, n_{i+1})
+        Weight matrices, one per layer.
+    biases : sequence of torch.Tensor, float32 (E, 1, n_{i+1})
+        Bias vectors, one per layer.
+    wmasks : sequence of torch.Tensor, float32 (E, n_i, n_{i+1})
+        Weight masks (0/1).
+    bmasks : sequence of torch.Tensor, float32 (E, 1, n_{i+1})
+        Bias masks (0/1).
+    x : torch.Tensor, float32 (B, n_0) or (E, B, n_0)
+        Scaled inputs, shared by all networks or one batch per network.
+
+    Returns
+    -------
+    torch.Tensor, float32 (E, B, 7)
+        Scaled outputs of every network (differentiable when grad is enabled).
+    """
     return _forward_masked([w * wm for w, wm in zip(weights, wmasks)], [b * bm for b, bm in zip(biases, bmasks)], x)
 
 
@@ -241,12 +378,47 @@ def _chunks(ens: Ensemble, x: np.ndarray | torch.Tensor, chunk: int | None):
 
 
 def predict(ens: Ensemble, x: np.ndarray | torch.Tensor, chunk: int | None = None) -> np.ndarray:
-    """Outputs of every network for inputs ``x`` (N, 10) → (E, N, 7) float32 numpy, in chunks, no grad."""
+    """Outputs of every network for inputs ``x``, in chunks, no grad.
+
+    On a CPU, sparse networks are evaluated one by one on their live nodes when that saves enough
+    multiplications (:data:`COMPACT_BELOW`).
+
+    Parameters
+    ----------
+    ens : Ensemble
+        The E networks.
+    x : ndarray or torch.Tensor, float (N, 10)
+        Scaled inputs.
+    chunk : int, optional
+        Rows per chunk; default 1024 on a CPU, 16384 on a GPU.
+
+    Returns
+    -------
+    ndarray, float32 (E, N, 7)
+        Scaled outputs.
+    """
     return torch.cat([out.cpu() for _, out in _chunks(ens, x, chunk)], dim=1).numpy()
 
 
 def mse(ens: Ensemble, x: np.ndarray, y: np.ndarray, chunk: int | None = None) -> np.ndarray:
-    """Per-network mean squared error on the whole set (x (N, 10), y (N, 7)) → (E,) float64."""
+    """Per-network mean squared error on the whole set (over all N rows and 7 outputs).
+
+    Parameters
+    ----------
+    ens : Ensemble
+        The E networks.
+    x : ndarray, float (N, 10)
+        Scaled inputs.
+    y : ndarray, float (N, 7)
+        Scaled target outputs.
+    chunk : int, optional
+        Rows per chunk (as for :func:`predict`).
+
+    Returns
+    -------
+    ndarray, float64 (E,)
+        The MSE in scaled units (the loss the selection's threshold refers to), accumulated in float64.
+    """
     y = torch.as_tensor(np.asarray(y, dtype=np.float32))
     total = torch.zeros(ens.n_networks, dtype=torch.float64)
     for start, out in _chunks(ens, x, chunk):
@@ -256,8 +428,24 @@ def mse(ens: Ensemble, x: np.ndarray, y: np.ndarray, chunk: int | None = None) -
 
 
 def r2_scores(ens: Ensemble, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Coefficient of determination per network and output, R² = 1 − Σ(ŷ − y)² / Σ(y − ȳ)² → (E, 7) float64
-    (invariant to the per-column affine scaling, so the same in scaled and physical units)."""
+    """Coefficient of determination per network and output, R² = 1 − Σ(ŷ − y)² / Σ(y − ȳ)².
+
+    R² is invariant to the per-column affine scaling, so it is the same in scaled and physical units.
+
+    Parameters
+    ----------
+    ens : Ensemble
+        The E networks.
+    x : ndarray, float (N, 10)
+        Scaled inputs.
+    y : ndarray, float (N, 7)
+        Target outputs, scaled (or raw: the result is the same).
+
+    Returns
+    -------
+    ndarray, float64 (E, 7)
+        R² of each network's prediction of each output.
+    """
     y = np.asarray(y, dtype=np.float64)
     pred = predict(ens, x).astype(np.float64)
     return 1.0 - ((pred - y) ** 2).sum(axis=1) / ((y - y.mean(axis=0)) ** 2).sum(axis=0)
@@ -266,10 +454,31 @@ def r2_scores(ens: Ensemble, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def closed_loop_errors(outputs: np.ndarray, dataset, split: str = "test") -> np.ndarray:
     """Fly the simulator with predicted controls and return the miss: final (x, y, θ, φ) − target.
 
-    ``outputs``: (E, n, 7) scaled network outputs for the first n samples of ``split`` of ``dataset`` (a
-    ``helpers.data.Dataset``). Each is unscaled, turned into controls (F, α, τ) by
+    Each network's outputs are unscaled, turned into controls (F, α, τ) by
     ``helpers.data.controls_from_outputs`` and integrated for 20 ms from the sample's initial state with
-    ``helpers.flight.simulate``. Returns (E, n, 4) float64 in cm, cm, rad, rad.
+    ``helpers.flight.simulate``.
+
+    Parameters
+    ----------
+    outputs : ndarray, float (E, n, 7)
+        Scaled network outputs for the first n samples of ``split`` of ``dataset``.
+    dataset : helpers.data.Dataset
+        The data set the samples come from (its scaler, initial states and targets).
+    split : {"train", "val", "test"}
+        The split the samples come from.
+
+    Returns
+    -------
+    ndarray, float64 (E, n, 4)
+        Final (x, y, θ, φ) minus the target (x_f, y_f, θ_f, φ_f), in cm, cm, rad, rad.
+
+    Raises
+    ------
+    ValueError
+        If ``outputs`` is not of shape (E, n, 7), ``split`` has fewer than n samples or is not a split, or
+        the outputs are non-finite.
+    RuntimeError
+        If an integration fails (:func:`helpers.flight.simulate`).
     """
     from helpers import data as data_mod
     from helpers import flight
@@ -293,8 +502,24 @@ def closed_loop_errors(outputs: np.ndarray, dataset, split: str = "test") -> np.
 # --------------------------------------------------------------------------------------------- masking
 
 def set_masks(ens: Ensemble, wmasks: Sequence[torch.Tensor], bmasks: Sequence[torch.Tensor]) -> None:
-    """Install new masks (same shapes; a 0 stays 0: masks may only shrink) and zero the pruned weights,
-    biases and their Adam moments, so nothing pruned can come back."""
+    """Install new masks in place and zero the pruned weights, biases and their Adam moments.
+
+    Masks may only shrink (a 0 stays 0), so nothing pruned can come back.
+
+    Parameters
+    ----------
+    ens : Ensemble
+        The ensemble; its masks, parameters and moments are modified in place.
+    wmasks : sequence of array_like, (E, n_i, n_{i+1})
+        New weight masks, bool or 0/1, one per layer (reshaped to the old masks' shapes).
+    bmasks : sequence of array_like, (E, 1, n_{i+1})
+        New bias masks, bool or 0/1.
+
+    Raises
+    ------
+    ValueError
+        If a new mask would revive a pruned parameter (a 1 where the old mask has a 0).
+    """
     for i, (old, new) in enumerate(zip(ens.masks(), list(wmasks) + list(bmasks))):
         new = torch.as_tensor(new, dtype=old.dtype, device=old.device).reshape(old.shape)
         if bool(((new != 0) & (old == 0)).any()):
@@ -311,8 +536,17 @@ def set_masks(ens: Ensemble, wmasks: Sequence[torch.Tensor], bmasks: Sequence[to
 
 @dataclass
 class RoundResult:
-    """What one training round did: ``batches`` (E,) batches each network trained; ``train_loss`` and
-    ``val_loss`` (E, n) per-batch losses (NaN after a network stopped); ``n`` batches run in total."""
+    """What one training round did (:func:`train_round`); n is the number of batches run in total.
+
+    Parameters
+    ----------
+    batches : ndarray, int64 (E,)
+        Batches each network trained.
+    train_loss : ndarray, float32 (E, n)
+        Per-batch training loss (scaled MSE); NaN after a network stopped.
+    val_loss : ndarray, float32 (E, n)
+        Per-batch validation mini-batch loss; NaN after a network stopped.
+    """
 
     batches: np.ndarray
     train_loss: np.ndarray
@@ -379,10 +613,24 @@ def _adam_step(ens: Ensemble, grads: Sequence[torch.Tensor], active: torch.Tenso
 
 
 def check_stopping(stopping: str | None) -> str | None:
-    """``"group"``, ``"network"`` or ``None`` (no early stopping); anything else raises ``ValueError``."""
-    if stopping is not None and stopping not in STOPPING_MODES:
-        raise ValueError(f"parameter 'stopping' = {stopping!r} is invalid: it must be one of {STOPPING_MODES}")
-    return stopping
+    """The early-stopping mode of a round, checked.
+
+    Parameters
+    ----------
+    stopping : {"group", "network"} or None
+        One decision for the whole group (the original's), one per network, or ``None`` (no early stopping).
+
+    Returns
+    -------
+    str or None
+        ``stopping`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter ``stopping`` for anything else.
+    """
+    return None if stopping is None else Spec(str, choices=STOPPING_MODES).check("stopping", stopping)
 
 
 def train_round(ens: Ensemble, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
@@ -390,12 +638,39 @@ def train_round(ens: Ensemble, x_train: np.ndarray, y_train: np.ndarray, x_val: 
                 progress: Callable[[int], None] | None = None) -> RoundResult:
     """Train every network for one round (see module docstring) in place and return its record.
 
-    ``x_*``: (N, 10) float32, ``y_*``: (N, 7) float32, scaled. ``max_batches``: cap on the round's length.
-    ``stopping``: ``"group"``, ``"network"`` or ``None`` (module docstring).
-    ``progress``: optional callback receiving the batch count every 100 batches.
+    Parameters
+    ----------
+    ens : Ensemble
+        The E networks; parameters, Adam moments and step counts are updated in place.
+    x_train : ndarray, float32 (N, 10)
+        Scaled training inputs, taken in order in batches of ``batch_size``.
+    y_train : ndarray, float32 (N, 7)
+        Scaled training outputs.
+    x_val : ndarray, float32 (N_val, 10)
+        Scaled validation inputs (mini-batch k rides along with training batch k).
+    y_val : ndarray, float32 (N_val, 7)
+        Scaled validation outputs.
+    max_batches : int
+        Cap on the round's length (≥ 1).
+    batch_size : int
+        Rows per batch (default :data:`BATCH`, 128).
+    stopping : {"group", "network"} or None
+        Early stopping (module docstring).
+    progress : callable, optional
+        Callback receiving the batch count every 100 batches.
+
+    Returns
+    -------
+    RoundResult
+        Batches per network and the per-batch training and validation losses.
+
+    Raises
+    ------
+    ValueError
+        If ``max_batches`` < 1, ``stopping`` is invalid, or the training or validation data hold less than one
+        full batch.
     """
-    if max_batches < 1:
-        raise ValueError(f"parameter 'max_batches' = {max_batches!r} is invalid: it must be ≥ 1")
+    Spec(int, 1, None).check("max_batches", max_batches)
     check_stopping(stopping)
     dev = ens.device
     xt = torch.as_tensor(np.asarray(x_train, dtype=np.float32))

@@ -29,9 +29,32 @@ STYLE: dict[str, Any] = {
 
 
 def subplots(nrows: int = 1, ncols: int = 1, height: float | None = None, **kwargs: Any):
-    """``matplotlib.pyplot.subplots`` at the text column's width (:data:`WIDTH_IN`), with :data:`STYLE` and a
-    constrained layout. ``height``: inches (default 2.6 per row). Other keywords go to ``plt.subplots``.
-    Returns ``(fig, axes)`` as ``plt.subplots`` does."""
+    """``matplotlib.pyplot.subplots`` at the text column's width (:data:`WIDTH_IN`), with :data:`STYLE`.
+
+    The figure has a constrained layout unless ``layout`` is given; :data:`STYLE` is applied to
+    ``plt.rcParams`` (for every later figure too).
+
+    Parameters
+    ----------
+    nrows, ncols : int
+        Rows and columns of the grid of axes, each ≥ 1.
+    height : float or None
+        Height of the figure in inches; ``None`` (or 0) for 2.6 inches per row.
+    **kwargs
+        Other keywords go to ``plt.subplots`` (``sharex``, ``squeeze``, ``gridspec_kw``, ``layout`` ...).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure, :data:`WIDTH_IN` inches wide.
+    axes : matplotlib.axes.Axes or ndarray of Axes
+        As ``plt.subplots`` returns them (one Axes, or an array of shape (nrows, ncols) squeezed).
+
+    Raises
+    ------
+    ValueError
+        If ``nrows`` or ``ncols`` is < 1.
+    """
     import matplotlib.pyplot as plt
 
     if nrows < 1 or ncols < 1:
@@ -42,8 +65,14 @@ def subplots(nrows: int = 1, ncols: int = 1, height: float | None = None, **kwar
 
 
 def write(*parts: Any) -> None:
-    """Print ``parts`` (joined by spaces) as a line of diagnostics, wrapped to :data:`LINE_CHARS` characters
-    with continuation lines indented."""
+    """Print ``parts`` (joined by spaces) as a line of diagnostics, wrapped to the text column.
+
+    Parameters
+    ----------
+    *parts : any
+        What to print, each converted with ``str`` and joined by single spaces (as ``print`` does). The line is
+        wrapped to :data:`LINE_CHARS` characters, with continuation lines indented by two spaces.
+    """
     print(textwrap.fill(" ".join(str(part) for part in parts), width=LINE_CHARS, subsequent_indent="  "))
 
 
@@ -51,8 +80,17 @@ _INTERVAL = re.compile(r" \[(\S+), (\S+)\]")
 
 
 def exhibit(frame) -> None:
-    """Display the pandas DataFrame ``frame`` as an HTML table: the index's name moved into the header row (one
-    row fewer), and each interval ``"m [q25, q75]"`` kept on one line (non-breaking spaces)."""
+    """Display the pandas DataFrame ``frame`` as an HTML table, laid out for the text column.
+
+    The index's name is moved into the header row (one row fewer), and each interval ``"m [q25, q75]"`` is kept
+    on one line (non-breaking spaces). ``frame`` itself is not changed.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table; string cells holding an interval ``" [a, b]"`` (as :func:`helpers.convergence.median_iqr`
+        writes it) get non-breaking spaces. The index's name moves into the header only for a single-level index.
+    """
     from IPython.display import display
 
     frame = frame.map(lambda v: _INTERVAL.sub("\u00a0[\\1,\u00a0\\2]", v) if isinstance(v, str) else v)

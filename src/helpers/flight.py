@@ -1,6 +1,6 @@
 """The planar two-body hawkmoth flight model: parameters, equations of motion, sampling and a fast integrator.
 
-State order everywhere (SPEC §1): ``[x, xdot, y, ydot, theta, thetadot, phi, phidot]`` in cm, cm/s, rad, rad/s
+State order everywhere (chapter 1): ``[x, xdot, y, ydot, theta, thetadot, phi, phidot]`` in cm, cm/s, rad, rad/s
 (x, y = pin joint; theta = thorax angle; phi = abdomen angle, both from horizontal). Controls, constant over a
 trajectory: ``[F, alpha, tau]`` = force magnitude (dyn), its direction relative to the thorax axis (rad) and the
 internal joint torque (dyn cm). Units are CGS.
@@ -20,14 +20,22 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from helpers.checks import Spec
+
 STATE_NAMES = ("x", "xdot", "y", "ydot", "theta", "thetadot", "phi", "phidot")
 CONTROL_NAMES = ("F", "alpha", "tau")
 
 
 @dataclass(frozen=True)
 class FlightParams:
-    """Physical parameters of the original study (SPEC §1, CGS units). Masses, inertias and drag areas are
-    derived from the ellipsoid geometry, never typed in."""
+    """Physical parameters of the original study (chapter 1, CGS units).
+
+    The fields are the ellipsoid semi-axes (cm), densities (g/cm^3), air viscosity (g/(cm s)), lever arms L1, L2,
+    L3 (cm), joint stiffness K (g cm^2/(s^2 rad)) and damping c (g cm^2/(s rad)), gravity g (cm/s^2) and the
+    spring's rest-angle offset beta_r (rad); each field's comment gives its meaning. Masses, inertias and drag
+    areas are derived from the ellipsoid geometry (the properties ``m1``, ``m2``, ``I1``, ``I2``, ``S_head``,
+    ``S_butt``), never typed in.
+    """
 
     b_head: float = 0.5          # cm, semi-minor axis of head+thorax
     a_head: float = 0.9          # cm, semi-major axis of head+thorax
@@ -76,7 +84,14 @@ class FlightParams:
         return math.pi * self.b_butt ** 2
 
     def packed(self) -> np.ndarray:
-        """float64 (17,) vector for the compiled kernels (order fixed by ``_P_*`` indices below)."""
+        """The parameters as one vector for the compiled kernels.
+
+        Returns
+        -------
+        ndarray, float64 (17,)
+            ``[m1, m2, I1, I2, L1, L2, L3, K, c, g, beta_r, rho_air, mu_air, S_head, S_butt, b_head, b_butt]``
+            in CGS units (order fixed by ``_P_*`` indices below; the kernels read it by position).
+        """
         return np.array([self.m1, self.m2, self.I1, self.I2, self.L1, self.L2, self.L3, self.K, self.c, self.g,
                          self.beta_r, self.rho_air, self.mu_air, self.S_head, self.S_butt, self.b_head,
                          self.b_butt], dtype=np.float64)
@@ -84,7 +99,8 @@ class FlightParams:
 
 PARAMS = FlightParams()
 
-#: Sampling ranges of SPEC §2 (uniform, independent; x0 = y0 = 0). Half-open for the angles.
+#: Sampling ranges of the original's training data (chapter 2; uniform, independent; x0 = y0 = 0). Half-open
+#: for the angles.
 RANGES = {
     "F": (0.0, 44300.0), "alpha": (0.0, 2 * math.pi), "tau": (-100000.0, 100000.0),
     "xdot": (-1500.0, 1500.0), "ydot": (-1500.0, 1500.0),
@@ -95,13 +111,29 @@ HORIZON = 0.02  # s, one wing stroke
 
 
 def sample_conditions(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``n`` flight conditions uniformly from the SPEC §2 ranges.
+    """Draw ``n`` flight conditions uniformly from the ranges of :data:`RANGES` (chapter 2).
 
-    Returns ``state0`` float64 (n, 8) in state order (x0 = y0 = 0) and ``controls`` float64 (n, 3) as
-    ``[F, alpha, tau]``.
+    Parameters
+    ----------
+    n : int
+        Number of flights, ≥ 0.
+    rng : numpy.random.Generator
+        The random stream to draw from (state columns first, then the controls).
+
+    Returns
+    -------
+    state0 : ndarray, float64 (n, 8)
+        Initial states in state order ``[x, xdot, y, ydot, theta, thetadot, phi, phidot]`` (cm, cm/s, rad,
+        rad/s), with x0 = y0 = 0.
+    controls : ndarray, float64 (n, 3)
+        Constant controls ``[F, alpha, tau]`` (dyn, rad, dyn cm).
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not an integer ≥ 0 or ``rng`` is not a ``numpy.random.Generator``.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    Spec(int, 0, None, doc="number of flights").check("n", n)
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     n = int(n)
@@ -129,11 +161,36 @@ def _msolve(h1, h2, h3, h4, h5, s11, s12, s22, det, r1, r2, r3, r4):
 
 
 @numba.njit(cache=True)
-def _accel(p, th, ph, xd, yd, thd, phd, F, sa, ca, tau, out, with_jac, Aq, Av):
-    """Accelerations [xddot, yddot, thetaddot, phiddot] of SPEC §1: solves M a = -[h6, h7, h8, h9].
+def accelerations(p, th, ph, xd, yd, thd, phd, F, sa, ca, tau, out, with_jac, Aq, Av):
+    """Accelerations [xddot, yddot, thetaddot, phiddot] of the model (chapter 1): solves M a = -[h6, h7, h8, h9].
 
-    ``sa, ca`` = sin/cos of alpha. With ``with_jac`` also writes the exact Jacobians d a / d(theta, phi) into
-    columns 2, 3 of ``Aq`` (4, 4) and d a / d(xdot, ydot, thetadot, phidot) into ``Av`` (4, 4).
+    Compiled with numba (``njit``); it writes its results into ``out`` (and ``Aq``, ``Av``) and returns nothing.
+
+    Parameters
+    ----------
+    p : ndarray, float64 (17,)
+        The packed flight parameters (:meth:`FlightParams.packed`), CGS.
+    th, ph : float
+        Thorax angle theta and abdomen angle phi (rad, from horizontal).
+    xd, yd : float
+        Pin-joint velocity xdot, ydot (cm/s).
+    thd, phd : float
+        Angular velocities thetadot, phidot (rad/s).
+    F : float
+        Force magnitude (dyn).
+    sa, ca : float
+        sin and cos of the force direction alpha (rad, relative to the thorax axis).
+    tau : float
+        Internal joint torque (dyn cm).
+    out : ndarray, float64 (4,)
+        Receives ``[xddot, yddot, thetaddot, phiddot]`` (cm/s², cm/s², rad/s², rad/s²).
+    with_jac : bool
+        Whether to also write the Jacobians into ``Aq`` and ``Av``.
+    Aq : ndarray, float64 (4, 4)
+        With ``with_jac``, columns 2, 3 receive the exact Jacobian d a / d(theta, phi); columns 0, 1 (x, y) are
+        not written (the accelerations do not depend on position).
+    Av : ndarray, float64 (4, 4)
+        With ``with_jac``, receives d a / d(xdot, ydot, thetadot, phidot).
     """
     m1, m2, I1, I2, L1, L2, L3 = p[0], p[1], p[2], p[3], p[4], p[5], p[6]
     K, c, g, beta, rho, mu, Sh, Sb, bh, bb = p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15], p[16]
@@ -217,7 +274,7 @@ def _jacobian_kernel(p, states, controls, aq, av):
     for i in range(states.shape[0]):
         s = states[i]
         al = controls[i, 1]
-        _accel(p, s[4], s[6], s[1], s[3], s[5], s[7], controls[i, 0], math.sin(al), math.cos(al), controls[i, 2],
+        accelerations(p, s[4], s[6], s[1], s[3], s[5], s[7], controls[i, 0], math.sin(al), math.cos(al), controls[i, 2],
                a, True, aq[i], av[i])
 
 
@@ -228,7 +285,7 @@ def _derivatives_kernel(p, states, controls, out):
         dummy = np.empty((4, 4))
         s = states[i]
         al = controls[i, 1]
-        _accel(p, s[4], s[6], s[1], s[3], s[5], s[7], controls[i, 0], math.sin(al), math.cos(al), controls[i, 2],
+        accelerations(p, s[4], s[6], s[1], s[3], s[5], s[7], controls[i, 0], math.sin(al), math.cos(al), controls[i, 2],
                a, False, dummy, dummy)
         out[i, 0] = s[1]
         out[i, 1] = a[0]
@@ -300,7 +357,7 @@ def _rodas4_one(p, y0, F, alpha, tau, T, tol, A, C, sq, sv, out):
         if t + h > T:
             h = T - t
         last = t + h >= T
-        _accel(p, q[2], q[3], v[0], v[1], v[2], v[3], F, sa, ca, tau, a0, True, Aq, Av)
+        accelerations(p, q[2], q[3], v[0], v[1], v[2], v[3], F, sa, ca, tau, a0, True, Aq, Av)
         # W = s^2 I - s Av - Aq, s = 1/(gamma h): the v-block of (s I - J) after eliminating the q-block.
         s = 1.0 / (_GAMMA * h)
         for r in range(4):
@@ -340,7 +397,7 @@ def _rodas4_one(p, y0, F, alpha, tau, T, tol, A, C, sq, sv, out):
                 for k in range(4):
                     a1[k] = a0[k]
             else:
-                _accel(p, qs[2], qs[3], vs[0], vs[1], vs[2], vs[3], F, sa, ca, tau, a1, False, Aq, Av)
+                accelerations(p, qs[2], qs[3], vs[0], vs[1], vs[2], vs[3], F, sa, ca, tau, a1, False, Aq, Av)
             # stage right-hand side: f(Y_i) + sum_j C_ij / h K_j
             for k in range(4):
                 rq = vs[k]
@@ -427,7 +484,27 @@ def _check_batch(state: np.ndarray, controls: np.ndarray) -> tuple[np.ndarray, n
 
 
 def derivatives(state: np.ndarray, controls: np.ndarray, params: FlightParams = PARAMS) -> np.ndarray:
-    """Time derivative of the state, float64 (N, 8), from the closed-form equations of SPEC §1."""
+    """Time derivative of the state from the closed-form equations of the model (chapter 1).
+
+    Parameters
+    ----------
+    state : array_like of float, (N, 8)
+        States in state order ``[x, xdot, y, ydot, theta, thetadot, phi, phidot]`` (cm, cm/s, rad, rad/s).
+    controls : array_like of float, (N, 3)
+        Controls ``[F, alpha, tau]`` (dyn, rad, dyn cm).
+    params : FlightParams
+        The physical parameters (default: the original study's, :data:`PARAMS`).
+
+    Returns
+    -------
+    ndarray, float64 (N, 8)
+        d(state)/dt in state order (cm/s, cm/s², rad/s, rad/s²).
+
+    Raises
+    ------
+    ValueError
+        On bad shapes, a disagreeing N, non-real dtypes or non-finite values.
+    """
     state, controls = _check_batch(state, controls)
     out = np.empty_like(state)
     _derivatives_kernel(params.packed(), state, controls, out)
@@ -435,7 +512,27 @@ def derivatives(state: np.ndarray, controls: np.ndarray, params: FlightParams = 
 
 
 def jacobian(state: np.ndarray, controls: np.ndarray, params: FlightParams = PARAMS) -> np.ndarray:
-    """Analytic Jacobian d(derivatives)/d(state), float64 (N, 8, 8), in state order (what the integrator uses)."""
+    """Analytic Jacobian d(derivatives)/d(state), in state order (what the integrator uses).
+
+    Parameters
+    ----------
+    state : array_like of float, (N, 8)
+        States in state order (cm, cm/s, rad, rad/s).
+    controls : array_like of float, (N, 3)
+        Controls ``[F, alpha, tau]`` (dyn, rad, dyn cm).
+    params : FlightParams
+        The physical parameters (default :data:`PARAMS`).
+
+    Returns
+    -------
+    ndarray, float64 (N, 8, 8)
+        ``jac[n, i, j]`` = d(derivatives[n, i]) / d(state[n, j]).
+
+    Raises
+    ------
+    ValueError
+        On bad shapes, a disagreeing N, non-real dtypes or non-finite values.
+    """
     state, controls = _check_batch(state, controls)
     n = state.shape[0]
     aq, av = np.zeros((n, 4, 4)), np.zeros((n, 4, 4))
@@ -452,17 +549,42 @@ def simulate(state0: np.ndarray, controls: np.ndarray, duration: float = HORIZON
              tol: float = DEFAULT_TOL, return_steps: bool = False):
     """Integrate N flights for ``duration`` seconds with constant controls; returns final states float64 (N, 8).
 
-    ``state0`` (N, 8) in state order, ``controls`` (N, 3) as [F (dyn), alpha (rad), tau (dyn cm)]. ``tol`` is the
-    local error tolerance as a fraction of each variable's typical range (the default gives a global error of
-    about 1e-7 of the range; see the tests). With ``return_steps`` also returns the accepted steps per
-    trajectory, int64 (N,). Raises ``ValueError`` on bad shapes, non-finite inputs or a bad duration/tolerance.
+    Each trajectory is integrated with adaptive RODAS4 (module doc), in parallel over trajectories.
+
+    Parameters
+    ----------
+    state0 : array_like of float, (N, 8)
+        Initial states in state order ``[x, xdot, y, ydot, theta, thetadot, phi, phidot]`` (cm, cm/s, rad,
+        rad/s).
+    controls : array_like of float, (N, 3)
+        Constant controls ``[F (dyn), alpha (rad), tau (dyn cm)]``.
+    duration : float
+        Integration time (s), ≥ 0; default :data:`HORIZON` (20 ms, one wing stroke). 0 returns ``state0``.
+    params : FlightParams
+        The physical parameters (default :data:`PARAMS`).
+    tol : float
+        Local error tolerance as a fraction of each variable's typical range, in [1e-14, 1e-2] (the default
+        :data:`DEFAULT_TOL` gives a global error of about 1e-7 of the range; see the tests).
+    return_steps : bool
+        Also return the accepted steps per trajectory.
+
+    Returns
+    -------
+    final : ndarray, float64 (N, 8)
+        The states after ``duration``, in state order.
+    steps : ndarray, int64 (N,)
+        Only with ``return_steps``: the accepted steps per trajectory (0 when nothing was integrated).
+
+    Raises
+    ------
+    ValueError
+        On bad shapes, a disagreeing N, non-real dtypes, non-finite inputs or a bad duration/tolerance.
+    RuntimeError
+        If an integration fails (its step budget of 100,000 steps is exhausted or a state becomes non-finite).
     """
     state0, controls = _check_batch(state0, controls)
-    if isinstance(duration, bool) or not (isinstance(duration, (int, float, np.integer, np.floating))
-                                          and math.isfinite(duration) and duration >= 0):
-        raise ValueError(f"duration must be a finite number of seconds >= 0, got {duration!r}")
-    if isinstance(tol, bool) or not (isinstance(tol, (float, int)) and 1e-14 <= tol <= 1e-2):
-        raise ValueError(f"tol must be a number in [1e-14, 1e-2], got {tol!r}")
+    Spec(float, 0.0, None, doc="seconds").check("duration", duration)
+    Spec(float, 1e-14, 1e-2, doc="relative and absolute error tolerance").check("tol", tol)
     out = np.empty_like(state0)
     steps = np.zeros(state0.shape[0], dtype=np.int64)
     if duration == 0 or state0.shape[0] == 0:
@@ -477,7 +599,36 @@ def simulate(state0: np.ndarray, controls: np.ndarray, duration: float = HORIZON
 
 def trajectory(state0: np.ndarray, controls: np.ndarray, times: np.ndarray, params: FlightParams = PARAMS,
                tol: float = DEFAULT_TOL) -> np.ndarray:
-    """States at the increasing sample ``times`` (T,) starting from t = 0: float64 (N, T, 8)."""
+    """States at the increasing sample ``times`` starting from t = 0.
+
+    The flights are integrated with :func:`simulate` from one sample time to the next.
+
+    Parameters
+    ----------
+    state0 : array_like of float, (N, 8)
+        States at t = 0 in state order (cm, cm/s, rad, rad/s).
+    controls : array_like of float, (N, 3)
+        Constant controls ``[F, alpha, tau]`` (dyn, rad, dyn cm).
+    times : array_like of float, (T,)
+        Sample times (s): non-empty, non-decreasing, finite, ≥ 0.
+    params : FlightParams
+        The physical parameters (default :data:`PARAMS`).
+    tol : float
+        Local error tolerance of :func:`simulate`, in [1e-14, 1e-2].
+
+    Returns
+    -------
+    ndarray, float64 (N, T, 8)
+        The state of each flight at each sample time.
+
+    Raises
+    ------
+    ValueError
+        If ``times`` is not a non-empty, non-decreasing 1-d array of finite times ≥ 0, or as :func:`simulate`
+        raises for bad states, controls or tolerance.
+    RuntimeError
+        If an integration fails (:func:`simulate`).
+    """
     times = np.asarray(times, dtype=np.float64)
     if times.ndim != 1 or times.size == 0 or times[0] < 0 or np.any(np.diff(times) < 0) \
             or not np.all(np.isfinite(times)):
@@ -495,8 +646,23 @@ def trajectory(state0: np.ndarray, controls: np.ndarray, times: np.ndarray, para
 # ------------------------------------------------------------------------------------------ energy accounting
 
 def mechanical_energy(state: np.ndarray, params: FlightParams = PARAMS) -> np.ndarray:
-    """Kinetic + gravitational + spring energy (erg), float64 (N,), from the physical definitions (centre-of-mass
-    velocities of the two ellipsoids), independent of the equations of motion."""
+    """Kinetic + gravitational + spring energy (erg) of each state.
+
+    Computed from the physical definitions (centre-of-mass velocities of the two ellipsoids), independent of the
+    equations of motion.
+
+    Parameters
+    ----------
+    state : array_like of float, (N, 8)
+        States in state order (cm, cm/s, rad, rad/s).
+    params : FlightParams
+        The physical parameters (default :data:`PARAMS`).
+
+    Returns
+    -------
+    ndarray, float64 (N,)
+        The mechanical energy (erg).
+    """
     s = np.asarray(state, dtype=np.float64)
     p = params
     x_d, y_d, th, th_d, ph, ph_d = s[:, 1], s[:, 3], s[:, 4], s[:, 5], s[:, 6], s[:, 7]
@@ -510,8 +676,23 @@ def mechanical_energy(state: np.ndarray, params: FlightParams = PARAMS) -> np.nd
 
 
 def powers(state: np.ndarray, controls: np.ndarray, params: FlightParams = PARAMS) -> dict[str, np.ndarray]:
-    """Instantaneous powers (erg/s), each float64 (N,): ``force`` (F on its point of application), ``torque``
-    (tau on the two bodies), ``damper`` (dissipated, >= 0) and ``drag`` (dissipated, >= 0)."""
+    """Instantaneous powers (erg/s) of the force, the torque, the damper and the drag.
+
+    Parameters
+    ----------
+    state : array_like of float, (N, 8)
+        States in state order (cm, cm/s, rad, rad/s).
+    controls : array_like of float, (N, 3)
+        Controls ``[F, alpha, tau]`` (dyn, rad, dyn cm).
+    params : FlightParams
+        The physical parameters (default :data:`PARAMS`).
+
+    Returns
+    -------
+    dict of str to ndarray, each float64 (N,)
+        ``force`` (F on its point of application), ``torque`` (tau on the two bodies), ``damper`` (dissipated,
+        >= 0) and ``drag`` (dissipated, >= 0), in erg/s.
+    """
     s = np.asarray(state, dtype=np.float64)
     u = np.asarray(controls, dtype=np.float64)
     p = params
@@ -535,8 +716,33 @@ def energy_balance(state0: np.ndarray, controls: np.ndarray, duration: float = H
     """Integrate the powers along simulated trajectories and compare with the change of mechanical energy.
 
     Quadrature: composite 6-point Gauss-Legendre on ``panels`` geometrically graded panels (fine where the
-    stiff joint transient decays). Returns float64 (N,) arrays ``dE`` (E(T) - E(0)), ``work_force``,
-    ``work_torque``, ``loss_damper``, ``loss_drag`` and ``residual`` = dE - (W_F + W_tau - D_c - D_drag).
+    stiff joint transient decays).
+
+    Parameters
+    ----------
+    state0 : array_like of float, (N, 8)
+        Initial states in state order (cm, cm/s, rad, rad/s).
+    controls : array_like of float, (N, 3)
+        Constant controls ``[F, alpha, tau]`` (dyn, rad, dyn cm).
+    duration : float
+        Length T of the trajectories (s), default :data:`HORIZON` (20 ms).
+    panels : int
+        Number of quadrature panels, graded geometrically from 1e-5 T to T.
+    params : FlightParams
+        The physical parameters (default :data:`PARAMS`).
+
+    Returns
+    -------
+    dict of str to ndarray, each float64 (N,)
+        ``dE`` (E(T) - E(0)), ``work_force``, ``work_torque``, ``loss_damper``, ``loss_drag`` (erg) and
+        ``residual`` = dE - (W_F + W_tau - D_c - D_drag).
+
+    Raises
+    ------
+    ValueError
+        On bad shapes, non-finite inputs or a negative duration (:func:`trajectory`, :func:`simulate`).
+    RuntimeError
+        If an integration fails (:func:`simulate`).
     """
     state0, controls = _check_batch(state0, controls)
     edges = np.concatenate([[0.0], duration * np.geomspace(1e-5, 1.0, panels)])

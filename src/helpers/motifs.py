@@ -1,4 +1,4 @@
-"""Exact motif counts of layered networks (SPEC §6), in two conventions.
+"""Exact motif counts of layered networks (chapter 5 of the book), in two conventions.
 
 Motifs (k-th order = k edges on k+1 nodes): ``edges`` a→b; ``diverging2`` a→b, a→c; ``converging2`` a→c,
 b→c; ``chain2`` a→b→c; ``diverging3`` a→{b,c,d}; ``converging3`` {a,b,c}→d; ``chain3`` a→b→c→d; ``bifan``
@@ -11,13 +11,17 @@ source nodes), ``A_i`` = m[i] without its bias row and C = binomial coefficient:
 - P_i = m[i]·A_{i+1} (paths a→b→c; the bias of layer i may be the source, never the bias of layer i+1),
   biparallel = Σ_i Σ C(P_i[a, c], 2); Q_i = P_i·A_{i+2} (3-edge paths).
 
-Conventions: ``paper`` (the original code): chain2 = Σ nnz(P_i), chain3 = Σ nnz(Q_i) (reachable pairs, B2),
-converging3 = Σ over nodes with indeg ≥ 3 of C(indeg, 2) (B1). ``subgraph`` (standard): chain2 = Σ entries of
-P_i, chain3 = Σ entries of Q_i (paths), converging3 = Σ C(indeg, 3). All counts are exact int64.
+Conventions (chapter 5, "Two conventions: where they part"): ``paper`` (the original code, class ``Subgraphs``
+in ``mothMotifs/counting_algorithms.py`` of ``oliviatessa/MothMotifs``): chain2 = Σ nnz(P_i), chain3 =
+Σ nnz(Q_i) (reachable pairs, defect B2), converging3 = Σ over nodes with indeg ≥ 3 of C(indeg, 2) (defect B1).
+``subgraph`` (standard): chain2 = Σ entries of P_i, chain3 = Σ entries of Q_i (paths), converging3 =
+Σ C(indeg, 3). All counts are exact int64.
 
-The kernels work on bit-packed rows (uint64 words, popcount) compiled with numba. A packed network is one
-flat ``uint64`` array: layer i occupies ``(n_i + 1) * w_i`` words (row-major, ``w_i = ceil(n_{i+1} / 64)``,
-bit k of a row = column k) starting at ``offsets[i]``.
+The kernels work on bit-packed rows (uint64 words, popcount; the primitives are in :mod:`helpers.bits`)
+compiled with numba. A packed network is one flat ``uint64`` array: layer i occupies ``(n_i + 1) * w_i`` words
+(row-major, ``w_i = ceil(n_{i+1} / 64)``, bit k of a row = column k) starting at ``offsets[i]``
+(:func:`layout`, :func:`pack`, :func:`unpack`). :func:`count_packed` and :func:`count_into` are the compiled
+entry points that other kernels (the null models of :mod:`helpers.nulls`) call on packed networks.
 """
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ import numba as nb
 import numpy as np
 
 from . import graph
+from .checks import Spec
+from .bits import ONE, ZERO, csr, popcount, row_popcounts, transpose, words
 
 MOTIFS = ("edges", "diverging2", "converging2", "chain2", "diverging3", "converging3", "chain3", "bifan",
           "biparallel")
@@ -41,59 +47,62 @@ _KERNELS = {"auto": 0, "bits": 1, "lists": 2, "gram": 3}
 PROJECTION = {"paper": np.array([0, 1, 2, 3, 4, 5, 6, 7, 8]),
               "subgraph": np.array([0, 1, 2, 9, 4, 10, 11, 7, 8])}
 
-_M1 = np.uint64(0x5555555555555555)
-_M2 = np.uint64(0x3333333333333333)
-_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
-_H01 = np.uint64(0x0101010101010101)
-_S1, _S2, _S4, _S56 = np.uint64(1), np.uint64(2), np.uint64(4), np.uint64(56)
-_ONE = np.uint64(1)
-_ZERO = np.uint64(0)
-
-
-@nb.njit(inline="always", cache=True)
-def _popcount(x):
-    x = x - ((x >> _S1) & _M1)
-    x = (x & _M2) + ((x >> _S2) & _M2)
-    x = (x + (x >> _S4)) & _M4
-    return np.int64((x * _H01) >> _S56)
-
-
-@nb.njit(cache=True)
-def _row_popcounts(bits):
-    """Set bits per row of a bit-packed matrix (rows, words) uint64 → (rows,) int64: node degrees."""
-    out = np.zeros(bits.shape[0], dtype=np.int64)
-    for r in range(bits.shape[0]):
-        d = 0
-        for k in range(bits.shape[1]):
-            d += _popcount(bits[r, k])
-        out[r] = d
-    return out
-
-
-def _words(n: int) -> int:
-    return (n + 63) // 64
-
 
 def layout(sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray, int]:
     """Packed layout of a network with neuron counts ``sizes`` = (n_0, ..., n_L).
 
-    Returns ``(n, offsets, total_words)``: n int64 (L+1,), offsets int64 (L,) word offset of each layer.
+    Layer i (the mask m[i], bias row last) takes ``(n_i + 1) * w_i`` words, ``w_i = ceil(n_{i+1} / 64)``, the
+    layers one after another from word 0.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Neuron counts (n_0, ..., n_L) of the layers, bias nodes not counted (:func:`helpers.graph.sizes`), at
+        least two of them, each ≥ 0 (the compact sizes of :mod:`helpers.nulls` may hold a 0). Not checked.
+
+    Returns
+    -------
+    n : ndarray, int64 (L + 1,)
+        ``sizes`` as an array.
+    offsets : ndarray, int64 (L,)
+        Word offset of each layer in the packed array.
+    total_words : int
+        Length of the packed array (``total`` in the kernels' shapes).
     """
     n = np.asarray(sizes, dtype=np.int64)
     offsets = np.zeros(len(n) - 1, dtype=np.int64)
     total = 0
     for i in range(len(n) - 1):
         offsets[i] = total
-        total += (int(n[i]) + 1) * _words(int(n[i + 1]))
+        total += (int(n[i]) + 1) * words(int(n[i + 1]))
     return n, offsets, total
 
 
 def pack(masks: Sequence[np.ndarray], validated: bool = False) -> np.ndarray:
-    """Bit-pack a network (exchange layout) into the flat ``uint64`` layout of :func:`layout`."""
+    """Bit-pack a network (exchange layout) into the flat ``uint64`` layout of :func:`layout`.
+
+    Parameters
+    ----------
+    masks : list of ndarray, bool or 0/1 (n_i + 1, n_{i+1})
+        The network in the exchange layout of :mod:`helpers.graph` (chapter 5): one mask per layer, bias row last.
+    validated : bool, default False
+        True when ``masks`` are already the ``bool`` arrays of :func:`helpers.graph.validate` (they are then
+        packed as given, unchecked); False checks them first.
+
+    Returns
+    -------
+    ndarray, uint64 (total_words,)
+        The packed network: row r of m[i] at words ``offsets[i] + r * w_i`` onwards, bit k of a row = column k.
+
+    Raises
+    ------
+    ValueError
+        Without ``validated``, when the masks are not in the exchange layout (:func:`helpers.graph.validate`).
+    """
     m = list(masks) if validated else graph.validate(masks)
     parts = []
     for mi in m:
-        w = _words(mi.shape[1])
+        w = words(mi.shape[1])
         padded = np.zeros((mi.shape[0], 64 * w), dtype=bool)
         padded[:, :mi.shape[1]] = mi
         parts.append(np.packbits(padded, axis=1, bitorder="little").view("<u8").astype(np.uint64).ravel())
@@ -101,79 +110,35 @@ def pack(masks: Sequence[np.ndarray], validated: bool = False) -> np.ndarray:
 
 
 def unpack(data: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
-    """Inverse of :func:`pack`: the ``bool`` masks of a packed network with neuron counts ``sizes``."""
+    """Inverse of :func:`pack`: the ``bool`` masks of a packed network with neuron counts ``sizes``.
+
+    Parameters
+    ----------
+    data : ndarray, uint64 (total_words,)
+        A packed network (:func:`pack`), ``total_words`` as :func:`layout` gives for ``sizes``.
+    sizes : sequence of int
+        Neuron counts (n_0, ..., n_L) of the network, bias nodes not counted.
+
+    Returns
+    -------
+    list of ndarray, bool (n_i + 1, n_{i+1})
+        The masks in the exchange layout, bias row last (new arrays).
+
+    Raises
+    ------
+    ValueError
+        When ``data`` does not have the shape ``(total_words,)`` of the layout of ``sizes``.
+    """
     n, off, total = layout(sizes)
     if data.shape != (total,):
         raise ValueError(f"packed network has shape {data.shape}, layout of sizes {tuple(sizes)} needs ({total},)")
     out = []
     for i in range(len(n) - 1):
-        rows, cols, w = int(n[i]) + 1, int(n[i + 1]), _words(int(n[i + 1]))
+        rows, cols, w = int(n[i]) + 1, int(n[i + 1]), words(int(n[i + 1]))
         block = np.ascontiguousarray(data[off[i]:off[i] + rows * w]).astype("<u8").view(np.uint8)
         bits = np.unpackbits(block.reshape(rows, 8 * w), axis=1, bitorder="little")
         out.append(bits[:, :cols].astype(bool))
     return out
-
-
-@nb.njit(inline="always", cache=True)
-def _transpose64(a):
-    """Transpose the 64 × 64 bit matrix ``a`` (64,) uint64 in place (bit c of a[r] ↔ bit r of a[c]): six rounds
-    that swap the off-diagonal blocks of 32, 16, …, 1 bits (Warren, *Hacker's Delight*, §7-3)."""
-    j = 32
-    m = np.uint64(0x00000000FFFFFFFF)
-    while j != 0:
-        sj = np.uint64(j)
-        k = 0
-        while k < 64:
-            t = ((a[k] >> sj) ^ a[k + j]) & m
-            a[k + j] ^= t
-            a[k] ^= t << sj
-            k = (k + j + 1) & ~j
-        j >>= 1
-        m ^= m << np.uint64(j)
-
-
-@nb.njit(cache=True)
-def _transpose(data, start, rows, cols):
-    """Columns of the (rows, cols) packed block at ``data[start:]`` as packed rows: (cols, ceil(rows/64)),
-    transposed 64 × 64 bits at a time."""
-    w = (cols + 63) // 64
-    wt = (rows + 63) // 64
-    out = np.zeros((cols, wt), dtype=np.uint64)
-    block = np.empty(64, dtype=np.uint64)
-    for rb in range(wt):
-        r0 = rb * 64
-        nr = min(64, rows - r0)
-        for k in range(w):
-            for r in range(nr):
-                block[r] = data[start + (r0 + r) * w + k]
-            block[nr:] = _ZERO
-            _transpose64(block)
-            for c in range(min(64, cols - k * 64)):
-                out[k * 64 + c, rb] = block[c]
-    return out
-
-
-@nb.njit(cache=True)
-def _csr(bits, rows):
-    """Adjacency lists of a packed (rows, w) block: (ptr int64 (rows+1,), idx int64 (nnz,)), idx ascending."""
-    w = bits.shape[1]
-    ptr = np.zeros(rows + 1, dtype=np.int64)
-    for r in range(rows):
-        s = 0
-        for k in range(w):
-            s += _popcount(bits[r, k])
-        ptr[r + 1] = ptr[r] + s
-    idx = np.empty(ptr[rows], dtype=np.int64)
-    for r in range(rows):
-        q = ptr[r]
-        for k in range(w):
-            x = bits[r, k]
-            while x != _ZERO:
-                low = x & (~x + _ONE)
-                idx[q] = k * 64 + _popcount(low - _ONE)
-                q += 1
-                x ^= low
-    return ptr, idx
 
 
 @nb.njit(inline="always", cache=True)
@@ -188,10 +153,10 @@ def _shared4(bits, r0, r1, r2, r3, other, c):
     g0 = g1 = g2 = g3 = 0
     for k in range(bits.shape[1]):
         t = other[c, k]
-        g0 += _popcount(bits[r0, k] & t)
-        g1 += _popcount(bits[r1, k] & t)
-        g2 += _popcount(bits[r2, k] & t)
-        g3 += _popcount(bits[r3, k] & t)
+        g0 += popcount(bits[r0, k] & t)
+        g1 += popcount(bits[r1, k] & t)
+        g2 += popcount(bits[r2, k] & t)
+        g3 += popcount(bits[r3, k] & t)
     return g0, g1, g2, g3
 
 
@@ -270,8 +235,8 @@ def _layer(data, n, off, i):
     cols = n[i + 1]
     w = (cols + 63) // 64
     bits = data[off[i]:off[i] + rows * w].reshape(rows, w)
-    colsT = _transpose(data, off[i], rows, cols)
-    return bits, _row_popcounts(bits), colsT, _row_popcounts(colsT)
+    colsT = transpose(data, off[i], rows, cols)
+    return bits, row_popcounts(bits), colsT, row_popcounts(colsT)
 
 
 @nb.njit(cache=True)
@@ -312,14 +277,34 @@ def _paths_plan(outdeg, indeg, outdeg2, cols2, w, mode):
 
 
 @nb.njit(cache=True)
-def _count_packed(data, n, off, out, mode):
-    """Add the 12 raw counts (see ``RAW``) of one packed network to ``out`` (int64 (12,)).
+def count_packed(data, n, off, out, mode):
+    """Add the 12 raw counts (see :data:`RAW`) of one packed network to ``out``.
 
     mode 0 picks, per layer and per quantity, the cheapest kernel from the degrees; 1 forces bit-parallel
     (popcount) products, 2 adjacency lists, 3 the Gram route of :func:`_gram_store` wherever it applies (used by
     the tests). The Gram route counts, for a layer i, the bi-fans of layers i and i+1 and the bi-parallels
     i → i+1 → i+2 from two Gram matrices instead of the product P = m[i] · A_{i+1}; it pays off when both layers
-    are large and dense (m[1] and m[2] of the paper network below ~85 % sparsity).
+    are large and dense (m[1] and m[2] of the paper network below ~85 % sparsity). Every mode gives the same
+    counts.
+
+    Parameters
+    ----------
+    data : uint64 (total,)
+        The network, packed as in :func:`layout` / :func:`pack`.
+    n : int64 (L + 1,)
+        Neuron counts (n_0, ..., n_L), L ≥ 1 (``layout(sizes)[0]``).
+    off : int64 (L,)
+        Word offset of each layer in ``data`` (``layout(sizes)[1]``).
+    out : int64 (12,)
+        Accumulator: the counts are added to it in place (pass zeros for the counts alone).
+    mode : int
+        Kernel choice, 0 to 3 as above (:func:`count_raw` maps its ``kernel`` names to these).
+
+    Returns
+    -------
+    None
+        The counts are in ``out``. Nothing is checked: arrays that do not match the layout are undefined
+        behaviour (:func:`count_raw` is the checked entry point).
     """
     L = n.shape[0] - 1
     sub = 0 if mode == 3 else mode                       # the kernels where the Gram route does not apply
@@ -367,8 +352,8 @@ def _count_packed(data, n, off, out, mode):
         elif how == 1:
             out[7] += _pairs_bits(colsT, indeg)
         else:
-            rptr, ridx = _csr(bits, bits.shape[0])
-            cptr, cidx = _csr(colsT, colsT.shape[0])
+            rptr, ridx = csr(bits, bits.shape[0])
+            cptr, cidx = csr(colsT, colsT.shape[0])
             if how == 2:
                 out[7] += _pairs_lists(rptr, ridx, cptr, cidx, bits.shape[0])
             else:
@@ -408,12 +393,12 @@ def _gram_dot(bits, outdeg, H):
 def _or_rows(bits, a, rowsets, full, acc):
     """acc = ∨ of rowsets[b] over the set bits b of row a of ``bits``; stops once acc equals ``full`` (the ∨ of
     all rowsets), which no further row can change."""
-    acc[:] = _ZERO
+    acc[:] = ZERO
     for k in range(bits.shape[1]):
         x = bits[a, k]
-        while x != _ZERO:
-            low = x & (~x + _ONE)
-            b = k * 64 + _popcount(low - _ONE)
+        while x != ZERO:
+            low = x & (~x + ONE)
+            b = k * 64 + popcount(low - ONE)
             x ^= low
             same = True
             for t in range(acc.shape[0]):
@@ -443,7 +428,7 @@ def _union_sizes(bits, outdeg, rowsets):
         if outdeg[a] > 0:
             _or_rows(bits, a, rowsets, full, acc)
             for k in range(acc.shape[0]):
-                total += _popcount(acc[k])
+                total += popcount(acc[k])
     return total
 
 
@@ -458,7 +443,7 @@ def _count_chains(data, n, off, i, bits, outdeg, indeg, out):
     cols2 = n[i + 2]
     w2 = (cols2 + 63) // 64
     bits2 = data[off[i + 1]:off[i + 1] + mid * w2].reshape(mid, w2)     # A_{i+1}: bias row left out
-    outdeg2 = _row_popcounts(bits2)
+    outdeg2 = row_popcounts(bits2)
     for b in range(mid):
         out[9] += indeg[b] * outdeg2[b]
     out[3] += _union_sizes(bits, outdeg, bits2)
@@ -466,7 +451,7 @@ def _count_chains(data, n, off, i, bits, outdeg, indeg, out):
         return
     w3 = (n[i + 3] + 63) // 64
     bits3 = data[off[i + 2]:off[i + 2] + cols2 * w3].reshape(cols2, w3)  # A_{i+2}
-    outdeg3 = _row_popcounts(bits3)
+    outdeg3 = row_popcounts(bits3)
     reach2 = np.zeros((mid, w3), dtype=np.uint64)
     full3 = _union_all(bits3)
     for b in range(mid):
@@ -480,12 +465,12 @@ def _count_chains(data, n, off, i, bits, outdeg, indeg, out):
     for c in range(cols2):
         for p in range(top):
             if (outdeg3[c] >> p) & 1:
-                planes[p, c >> 6] |= _ONE << np.uint64(c & 63)
+                planes[p, c >> 6] |= ONE << np.uint64(c & 63)
     for b in range(mid):
         s = 0
         for p in range(top):
             for k in range(w2):
-                s += _popcount(bits2[b, k] & planes[p, k]) << p
+                s += popcount(bits2[b, k] & planes[p, k]) << p
         out[11] += indeg[b] * s
 
 
@@ -510,7 +495,7 @@ def _count_paths(data, n, off, i, bits, outdeg, indeg, out, mode):
     P = m[i] · A_{i+1}: bi-parallels Σ C(P[a, c], 2), reachable pairs nnz(P), 3-edge paths Σ P[a, c] · outdeg3_c
     and pairs joined by a 3-edge path Σ_a popcount(∨_{c: P[a, c] > 0} row c of A_{i+2}). P is computed
     bit-parallel (popcount of row a ∧ column c) or from adjacency lists, whichever is cheaper (``mode`` as in
-    :func:`_count_packed`).
+    :func:`count_packed`).
     """
     L = n.shape[0] - 1
     rows = n[i] + 1
@@ -520,14 +505,14 @@ def _count_paths(data, n, off, i, bits, outdeg, indeg, out, mode):
     w2 = (cols2 + 63) // 64
     start2 = off[i + 1]
     bits2 = data[start2:start2 + mid * w2].reshape(mid, w2)          # A_{i+1}: bias row left out
-    outdeg2 = _row_popcounts(bits2)
+    outdeg2 = row_popcounts(bits2)
     has3 = i + 2 < L
     w3 = (n[i + 3] + 63) // 64 if has3 else 1
     bits3 = np.zeros((cols2, w3), dtype=np.uint64)                   # A_{i+2} (zeros if there is none)
     if has3:
         start3 = off[i + 2]
         bits3 = data[start3:start3 + cols2 * w3].reshape(cols2, w3)
-    outdeg3 = _row_popcounts(bits3)
+    outdeg3 = row_popcounts(bits3)
     paths = 0
     for b in range(mid):
         paths += indeg[b] * outdeg2[b]
@@ -540,10 +525,10 @@ def _count_paths(data, n, off, i, bits, outdeg, indeg, out, mode):
             n_act += 1
     act = act[:n_act]
     if _paths_plan(outdeg, indeg, outdeg2, cols2, w, mode)[1]:
-        _paths_bits(bits, _transpose(data, start2, mid, cols2), act, bits3, outdeg3, has3, out)
+        _paths_bits(bits, transpose(data, start2, mid, cols2), act, bits3, outdeg3, has3, out)
         return
-    rptr, ridx = _csr(bits, rows)
-    ptr2, idx2 = _csr(bits2, mid)
+    rptr, ridx = csr(bits, rows)
+    ptr2, idx2 = csr(bits2, mid)
     p = np.zeros(cols2, dtype=np.int64)
     reach = np.zeros(w3, dtype=np.uint64)
     for a in act:
@@ -551,14 +536,14 @@ def _count_paths(data, n, off, i, bits, outdeg, indeg, out, mode):
             b = ridx[q]
             for q2 in range(ptr2[b], ptr2[b + 1]):
                 p[idx2[q2]] += 1
-        reach[:] = _ZERO
+        reach[:] = ZERO
         for c in range(cols2):
             if p[c] > 0:
                 _path_cell(p[c], c, outdeg3, bits3, reach, out)
                 p[c] = 0
         if has3:
             for k in range(w3):
-                out[6] += _popcount(reach[k])
+                out[6] += popcount(reach[k])
 
 
 @nb.njit(cache=True)
@@ -574,7 +559,7 @@ def _paths_bits(bits, aT, act, bits3, outdeg3, has3, out):
     reach = np.zeros((4, w3), dtype=np.uint64)
     for q in range(0, n_act, 4):
         a0, a1, a2, a3 = _four_rows(act, q, n_act)
-        reach[:] = _ZERO
+        reach[:] = ZERO
         n0 = n1 = n2 = n3 = 0                      # reachable pairs: entries > 0
         b0 = b1 = b2 = b3 = 0                      # twice the bi-parallels: Σ v (v − 1)
         p0 = p1 = p2 = p3 = 0                      # 3-edge paths: Σ v · outdeg3_c
@@ -593,10 +578,10 @@ def _paths_bits(bits, aT, act, bits3, outdeg3, has3, out):
             p1 += v1 * o
             p2 += v2 * o
             p3 += v3 * o
-            m0 = _ZERO - np.uint64(v0 > 0)
-            m1 = _ZERO - np.uint64(v1 > 0)
-            m2 = _ZERO - np.uint64(v2 > 0)
-            m3 = _ZERO - np.uint64(v3 > 0)
+            m0 = ZERO - np.uint64(v0 > 0)
+            m1 = ZERO - np.uint64(v1 > 0)
+            m2 = ZERO - np.uint64(v2 > 0)
+            m3 = ZERO - np.uint64(v3 > 0)
             for k in range(w3):
                 x = bits3[c, k]
                 reach[0, k] |= x & m0
@@ -610,58 +595,130 @@ def _paths_bits(bits, aT, act, bits3, outdeg3, has3, out):
             out[11] += sums[j][2]
             if has3:
                 for k in range(w3):
-                    out[6] += _popcount(reach[j, k])
+                    out[6] += popcount(reach[j, k])
 
 
 @nb.njit(cache=True, parallel=True)
-def _count_into(data, n, off, out, mode):
-    """Add the raw counts of packed networks data (N, total) uint64 to out (N, 12) int64, one network per
-    iteration of a parallel loop over all numba threads (each writes only its own row, so the result does not
-    depend on the thread count)."""
+def count_into(data, n, off, out, mode):
+    """Add the raw counts of many packed networks of one layout to ``out``, in parallel.
+
+    One network per iteration of a parallel loop over all numba threads; each iteration writes only its own
+    row of ``out``, so the result does not depend on the thread count.
+
+    Parameters
+    ----------
+    data : uint64 (N, total)
+        The networks, each packed as in :func:`layout` / :func:`pack`.
+    n : int64 (L + 1,)
+        Neuron counts (``layout(sizes)[0]``).
+    off : int64 (L,)
+        Word offsets of the layers (``layout(sizes)[1]``).
+    out : int64 (N, 12)
+        Accumulator: row s gets the :data:`RAW` counts of network s added in place.
+    mode : int
+        Kernel choice as in :func:`count_packed`.
+
+    Returns
+    -------
+    None
+        The counts are in ``out``; nothing is checked (see :func:`count_packed`).
+    """
     for s in nb.prange(data.shape[0]):
-        _count_packed(data[s], n, off, out[s], mode)
+        count_packed(data[s], n, off, out[s], mode)
 
 
 @nb.njit(cache=True)
 def _count_batch(data, n, off, mode):
     """Raw counts of a batch of packed networks: data (N, total) uint64 → (N, 12) int64."""
     res = np.zeros((data.shape[0], 12), dtype=np.int64)
-    _count_into(data, n, off, res, mode)
+    count_into(data, n, off, res, mode)
     return res
 
 
 def project(raw: np.ndarray, convention: str) -> np.ndarray:
-    """Select the 9 motif columns (MOTIFS order) of one convention from raw (..., 12) counts."""
-    if convention not in CONVENTIONS:
-        raise ValueError(f"convention {convention!r} must be one of {CONVENTIONS}")
+    """Select the 9 motif columns (MOTIFS order) of one convention from raw (..., 12) counts.
+
+    Parameters
+    ----------
+    raw : array_like, int64 (..., 12)
+        Raw counts, last axis in :data:`RAW` order (:func:`count_raw`, :func:`count_packed`,
+        :func:`helpers.nulls.null_counts`).
+    convention : {"paper", "subgraph"}
+        Which convention's columns to take (:data:`CONVENTIONS`; :data:`PROJECTION` lists them).
+
+    Returns
+    -------
+    ndarray, dtype of ``raw`` (..., 9)
+        The counts in :data:`MOTIFS` order (a new array).
+
+    Raises
+    ------
+    ValueError
+        When ``convention`` is not one of :data:`CONVENTIONS` (:class:`helpers.checks.Spec`).
+    """
+    Spec(str, choices=CONVENTIONS).check("convention", convention)
     return np.asarray(raw)[..., PROJECTION[convention]]
 
 
 def count_raw(masks: Sequence[np.ndarray], kernel: str = "auto") -> np.ndarray:
     """The 12 raw counts (names in ``RAW``) of one network: int64 (12,).
 
-    kernel: ``"auto"`` (cheapest per layer), ``"bits"`` (popcount over packed rows), ``"lists"`` (adjacency
-    lists) or ``"gram"`` (the Gram route of :func:`_count_packed` wherever it applies); all give identical
-    counts.
+    The checked entry point to :func:`count_packed`; the network is counted as given (no cleaning).
+
+    Parameters
+    ----------
+    masks : list of ndarray, bool or 0/1 (n_i + 1, n_{i+1})
+        The network in the exchange layout (chapter 5): one mask per layer, bias row last.
+    kernel : {"auto", "bits", "lists", "gram"}, default "auto"
+        ``"auto"`` (cheapest per layer), ``"bits"`` (popcount over packed rows), ``"lists"`` (adjacency
+        lists) or ``"gram"`` (the Gram route of :func:`count_packed` wherever it applies); all give identical
+        counts (``mode`` 0 to 3 of :func:`count_packed`).
+
+    Returns
+    -------
+    ndarray, int64 (12,)
+        Both conventions' counts, in :data:`RAW` order (:func:`project` selects one convention).
+
+    Raises
+    ------
+    ValueError
+        When ``kernel`` is none of the four names (:class:`helpers.checks.Spec`), or the masks are not in the
+        exchange layout (:func:`helpers.graph.validate`).
     """
-    if kernel not in _KERNELS:
-        raise ValueError(f"kernel {kernel!r} must be one of {tuple(_KERNELS)}")
+    Spec(str, choices=tuple(_KERNELS)).check("kernel", kernel)
     m = graph.validate(masks)
     n, off, _ = layout(graph.sizes(m))
     out = np.zeros(N_RAW, dtype=np.int64)
-    _count_packed(pack(m, validated=True), n, off, out, _KERNELS[kernel])
+    count_packed(pack(m, validated=True), n, off, out, _KERNELS[kernel])
     return out
 
 
 def count_motifs(masks: Sequence[np.ndarray], convention: str = "paper") -> dict:
-    """Exact motif counts of one network (exchange layout, SPEC §5).
+    """Exact motif counts of one network (exchange layout, chapter 5).
 
-    convention: ``"paper"`` or ``"subgraph"`` → ``{motif: int}`` in :data:`MOTIFS` order; ``"both"`` →
-    ``{"paper": {...}, "subgraph": {...}}`` (one pass; the conventions share every kernel).
     The network is counted as given (call :func:`helpers.graph.clean` first to drop ghost/dead nodes).
+
+    Parameters
+    ----------
+    masks : list of ndarray, bool or 0/1 (n_i + 1, n_{i+1})
+        The network in the exchange layout of :mod:`helpers.graph`: one mask per layer, bias row last.
+    convention : {"paper", "subgraph", "both"}, default "paper"
+        ``"paper"`` (the original's counts) or ``"subgraph"`` (standard subgraph counts), see the module doc;
+        ``"both"`` gives both from one pass (the conventions share every kernel).
+
+    Returns
+    -------
+    dict
+        ``"paper"`` or ``"subgraph"`` → ``{motif: int}`` in :data:`MOTIFS` order; ``"both"`` →
+        ``{"paper": {...}, "subgraph": {...}}``.
+
+    Raises
+    ------
+    ValueError
+        When ``convention`` is none of the three (:class:`helpers.checks.Spec`), or the masks are not in the
+        exchange layout (:func:`helpers.graph.validate`).
     """
-    if convention not in CONVENTIONS + ("both",):
-        raise ValueError(f"convention {convention!r} must be 'paper', 'subgraph' or 'both'")
+    Spec(str, choices=CONVENTIONS + ("both",)).check("convention", convention)
     raw = count_raw(masks)
     if convention == "both":
         return {c: dict(zip(MOTIFS, (int(v) for v in project(raw, c)))) for c in CONVENTIONS}
@@ -671,11 +728,29 @@ def count_motifs(masks: Sequence[np.ndarray], convention: str = "paper") -> dict
 def count_many(networks: Sequence[Sequence[np.ndarray]], convention: str = "paper"):
     """Counts of many networks of the same sizes in one compiled call.
 
-    Returns int64 (N, 9) in :data:`MOTIFS` order, or for ``convention="both"`` a dict
-    ``{"paper": (N, 9), "subgraph": (N, 9)}``.
+    The networks are counted in parallel (:func:`count_into`, kernels chosen as by ``kernel="auto"``), each as
+    given (no cleaning); the counts equal those of :func:`count_motifs` network by network.
+
+    Parameters
+    ----------
+    networks : sequence of list of ndarray, bool or 0/1 (n_i + 1, n_{i+1})
+        N ≥ 1 networks in the exchange layout (chapter 5), all with the same layer sizes.
+    convention : {"paper", "subgraph", "both"}, default "paper"
+        Which convention's counts (see :func:`count_motifs`).
+
+    Returns
+    -------
+    ndarray, int64 (N, 9) or dict
+        int64 (N, 9) in :data:`MOTIFS` order, row k for network k, or for ``convention="both"`` a dict
+        ``{"paper": (N, 9), "subgraph": (N, 9)}``.
+
+    Raises
+    ------
+    ValueError
+        When ``convention`` is none of the three (:class:`helpers.checks.Spec`), ``networks`` is empty, a network
+        is not in the exchange layout (:func:`helpers.graph.validate`) or its sizes differ from network 0's.
     """
-    if convention not in CONVENTIONS + ("both",):
-        raise ValueError(f"convention {convention!r} must be 'paper', 'subgraph' or 'both'")
+    Spec(str, choices=CONVENTIONS + ("both",)).check("convention", convention)
     networks = list(networks)
     if not networks:
         raise ValueError("networks is empty")

@@ -20,8 +20,20 @@ EXECUTION_KEYS = ("papermill", "execution")
 
 
 def normalised(nb):
-    """A copy of the ``nbformat`` notebook ``nb`` without execution metadata, papermill's injected cell with the
-    id ``"injected-parameters"``."""
+    """A copy of the ``nbformat`` notebook ``nb`` without execution metadata, papermill's injected cell with a fixed id.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The notebook (version 4), not changed.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        A deep copy without the notebook's ``papermill`` metadata and without the cells' :data:`EXECUTION_KEYS`
+        metadata; the cell tagged ``injected-parameters`` gets the id ``"injected-parameters"``. Sources,
+        outputs, tags and the other cells' ids are kept as they are.
+    """
     nb = copy.deepcopy(nb)
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:
@@ -33,7 +45,18 @@ def normalised(nb):
 
 
 def is_normalised(path: Path) -> bool:
-    """Whether the notebook file at ``path`` equals its :func:`normalised` form."""
+    """Whether the notebook file at ``path`` equals its :func:`normalised` form.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A notebook file (``.ipynb``), read as nbformat version 4; not changed.
+
+    Returns
+    -------
+    bool
+        True if normalising would not change it.
+    """
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -41,7 +64,18 @@ def is_normalised(path: Path) -> bool:
 
 
 def normalise(path: Path) -> bool:
-    """Rewrite the notebook at ``path`` normalised; returns whether it changed."""
+    """Rewrite the notebook at ``path`` normalised (:func:`normalised`).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A notebook file (``.ipynb``); written back only if normalising changes it.
+
+    Returns
+    -------
+    bool
+        Whether it changed (and so was rewritten).
+    """
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -53,7 +87,19 @@ def normalise(path: Path) -> bool:
 
 
 def execute_ci(path: Path) -> None:
-    """Re-execute the chapter at ``path`` in place at the ``ci`` preset (papermill, in the chapter's folder)."""
+    """Re-execute the chapter at ``path`` in place at the ``ci`` preset (papermill, in the chapter's folder).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The chapter's notebook; overwritten with the executed notebook (kernel ``python3``, parameter
+        ``preset="ci"``).
+
+    Raises
+    ------
+    papermill.PapermillExecutionError
+        From papermill when a cell raises; the notebook is then written with the outputs up to that cell.
+    """
     import papermill as pm
 
     pm.execute_notebook(str(path), str(path), parameters={"preset": "ci"}, cwd=str(Path(path).parent),
@@ -61,6 +107,25 @@ def execute_ci(path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.notebooks``: re-execute the chapters at ``ci`` and normalise them, or only check them.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        The command-line arguments (default ``sys.argv[1:]``): the chapters' notebook paths (default every chapter
+        of the table of contents, :func:`helpers.runner.chapters`), ``--check`` (only list, on stderr, the
+        chapters that are not normalised) and ``--no-execute`` (normalise without re-executing).
+
+    Returns
+    -------
+    int
+        The exit status: 0, or with ``--check`` 1 when some chapter is not normalised.
+
+    Raises
+    ------
+    SystemExit
+        From ``argparse`` for unknown arguments or ``--help``.
+    """
     from helpers import runner
     from helpers.pipeline import repo_root
 

@@ -29,9 +29,25 @@ PATTERNS = {
 
 def random_network(rng: np.random.Generator, sizes: Sequence[int], density: float,
                    bias_density: float | None = None) -> list[np.ndarray]:
-    """A random network in the exchange layout: layer sizes ``sizes``, each weight present with probability
-    ``density`` and each bias with ``bias_density`` (default ``density``). Returns ``bool`` masks
-    ``(n_i + 1, n_{i+1})``."""
+    """A random network in the exchange layout, each edge present independently.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The source of randomness (advanced by the draws).
+    sizes : sequence of int
+        Layer sizes ``(n_0, …, n_L)``, inputs to outputs.
+    density : float
+        Probability in [0, 1] that a weight is present.
+    bias_density : float or None
+        Probability in [0, 1] that a bias is present; ``None`` for ``density``.
+
+    Returns
+    -------
+    list of ndarray, bool (n_i + 1, n_{i+1})
+        ``L`` masks in the exchange layout (:mod:`helpers.graph`), bias row last; empty when ``sizes`` has fewer
+        than two entries.
+    """
     out = []
     for a, b in zip(sizes[:-1], sizes[1:]):
         m = rng.random((a + 1, b)) < density
@@ -70,9 +86,29 @@ def _paths(g, length: int) -> tuple[int, int]:
 
 
 def brute_force_counts(masks: Sequence[np.ndarray]) -> dict[str, dict[str, int]]:
-    """Motif counts of a network (exchange layout) in both conventions, by enumeration:
-    ``{"paper": {motif: count}, "subgraph": {motif: count}}`` with the motifs of :data:`helpers.motifs.MOTIFS`.
-    Exponential in nothing but slow (networkx): for networks of a few dozen nodes."""
+    """Motif counts of a network (exchange layout) in both conventions, by enumeration.
+
+    Exponential in nothing but slow (networkx): for networks of a few dozen nodes. The network is counted as it
+    is (not cleaned), bias nodes as sources.
+
+    Parameters
+    ----------
+    masks : sequence of ndarray, bool or 0/1 (n_i + 1, n_{i+1})
+        The network in the exchange layout (:mod:`helpers.graph`), bias row last.
+
+    Returns
+    -------
+    dict of str to dict of str to int
+        ``{"paper": {motif: count}, "subgraph": {motif: count}}`` with the motifs of
+        :data:`helpers.motifs.MOTIFS`, in that order (the conventions of :mod:`helpers.motifs`).
+
+    Raises
+    ------
+    ValueError
+        From :func:`helpers.graph.to_networkx` when ``masks`` is not in the exchange layout.
+    AssertionError
+        If a pattern's monomorphism count is not a multiple of its automorphisms (a broken :data:`PATTERNS`).
+    """
     from helpers import motifs
 
     g = graph.to_networkx(masks)

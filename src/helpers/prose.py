@@ -14,8 +14,26 @@ from typing import Any
 
 
 def fmt(value: Any, spec: str = "") -> str:
-    """``value`` formatted with the format ``spec`` (``".1f"``, ``".0%"``, ``",d"``, ``".1e"`` ...); NaN and None
-    read "n/a". Exponents (``"e"`` and ``"g"`` specs) are written as ``3.2 × 10⁻⁴``."""
+    """``value`` formatted with the format ``spec`` for the prose; NaN and None read "n/a".
+
+    Parameters
+    ----------
+    value : any
+        A number (or anything ``format`` accepts with ``spec``); None or a float NaN.
+    spec : str
+        A format spec (``".1f"``, ``".0%"``, ``",d"``, ``".1e"`` ...); ``""`` for ``str(value)``.
+
+    Returns
+    -------
+    str
+        The formatted value; exponents (``"e"`` and ``"g"`` specs) are written as ``3.2 × 10⁻⁴``. ``"n/a"`` for
+        None and NaN.
+
+    Raises
+    ------
+    ValueError, TypeError
+        From ``format`` when ``spec`` does not apply to ``value``.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     text = format(value, spec)
@@ -27,7 +45,22 @@ def fmt(value: Any, spec: str = "") -> str:
 
 
 def words(items: Sequence[Any], spec: str = "", conjunction: str = "and") -> str:
-    """``["a", "b", "c"]`` → ``"a, b and c"``, each item formatted with ``spec``; ``"none"`` when empty."""
+    """``["a", "b", "c"]`` → ``"a, b and c"``, each item formatted with ``spec``; ``"none"`` when empty.
+
+    Parameters
+    ----------
+    items : sequence of any
+        The items, in order.
+    spec : str
+        Format spec of each item (see :func:`fmt`).
+    conjunction : str
+        The word before the last item (``"and"``, ``"or"`` ...).
+
+    Returns
+    -------
+    str
+        The items joined by ``", "``, the last by ``" conjunction "``; the one item alone; ``"none"`` when empty.
+    """
     parts = [str(fmt(item, spec)) for item in items]
     if not parts:
         return "none"
@@ -37,17 +70,37 @@ def words(items: Sequence[Any], spec: str = "", conjunction: str = "and") -> str
 
 
 def say(name: str, value: Any, spec: str = "") -> None:
-    """Glue ``value`` (formatted with ``spec``, see :func:`fmt`; a ``str`` as it is) under ``name`` for
-    ``{glue:text}`name``` in the chapter's markdown, without displaying it (returns nothing, so a ``say`` on a
-    cell's last line shows no output)."""
+    """Glue ``value`` under ``name`` for ``{glue:text}`name``` in the chapter's markdown, without displaying it.
+
+    Returns nothing, so a ``say`` on a cell's last line shows no output.
+
+    Parameters
+    ----------
+    name : str
+        The glue key the markdown refers to.
+    value : any
+        A ``str`` is glued as it is; anything else formatted with ``spec`` (:func:`fmt`).
+    spec : str
+        Format spec of a non-``str`` value (see :func:`fmt`).
+    """
     from myst_nb import glue
 
     glue(name, str(value) if isinstance(value, str) else fmt(value, spec), display=False)
 
 
 def figure(name: str, fig) -> None:
-    """Show the matplotlib figure ``fig`` once, as the cell's output, and glue it under ``name`` so that another
-    page can show it with ``{glue:figure}`` (e.g. the landing page's headline figure)."""
+    """Show the matplotlib figure ``fig`` once, as the cell's output, and glue it under ``name``.
+
+    Another page can then show it with ``{glue:figure}`` (e.g. the landing page's headline figure). The figure is
+    closed afterwards, so that the notebook does not show it a second time.
+
+    Parameters
+    ----------
+    name : str
+        The glue key.
+    fig : matplotlib.figure.Figure
+        The figure, e.g. from :func:`helpers.figures.subplots`.
+    """
     import matplotlib.pyplot as plt
     from myst_nb import glue
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-#: Motif keys in the order of the original's table.
-Z_MOTIFS = ("diverging2", "converging2", "chain2", "diverging3", "chain3", "bifan", "biparallel")
+#: The motifs whose Z-scores the original's released tables report, in their order (they report none for
+#: 3rd-order converging); :data:`helpers.census.Z_MOTIFS` are all the motifs scored here.
+REPORTED_MOTIFS = ("diverging2", "converging2", "chain2", "diverging3", "chain3", "bifan", "biparallel")
 
 #: Z-score (mean, sd) by sparsity level; ``None`` where the original reports no value (sd = 0 in all nulls).
 Z_BY_SPARSITY: dict[float, dict[str, tuple[float, float] | None]] = {
@@ -52,10 +53,18 @@ LIVE_EDGES_AT_OPTIMUM = 9368
 
 
 def z_table() -> pd.DataFrame:
-    """The original's Z-scores as a long table: columns sparsity, motif, z_mean, z_sd (NaN where missing)."""
+    """The original's Z-scores as a long table (:data:`Z_BY_SPARSITY`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sparsity level and motif of :data:`REPORTED_MOTIFS` (levels in the order of
+        :data:`Z_BY_SPARSITY`, motifs in their order within a level), columns ``sparsity`` (float), ``motif``
+        (str), ``z_mean`` and ``z_sd`` (float64, NaN where the original reports no value).
+    """
     rows = []
     for sparsity, motifs in Z_BY_SPARSITY.items():
-        for motif in Z_MOTIFS:
+        for motif in REPORTED_MOTIFS:
             value = motifs[motif]
             rows.append(dict(sparsity=sparsity, motif=motif, z_mean=value[0] if value else float("nan"),
                              z_sd=value[1] if value else float("nan")))

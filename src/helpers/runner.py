@@ -24,8 +24,24 @@ from helpers.sources import git_commit, repository_url
 
 
 def toc_entries(root: Path) -> list[str]:
-    """Every page of the table of contents (``_toc.yml``, parsed as YAML), in order: the root, then each part's
-    chapters, as paths without suffix relative to ``root`` (e.g. ``"book/01_flight_model"``)."""
+    """Every page of the table of contents (``_toc.yml``, parsed as YAML), in order.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The folder holding ``_toc.yml`` (the repository root, or a staging folder).
+
+    Returns
+    -------
+    list of str
+        The root, then each part's chapters (and their nested ``sections``), then any top-level ``chapters``, as
+        paths without suffix relative to ``root`` (e.g. ``"book/01_flight_model"``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``root`` has no ``_toc.yml``.
+    """
     import yaml
 
     toc = yaml.safe_load((root / "_toc.yml").read_text())
@@ -44,15 +60,40 @@ def toc_entries(root: Path) -> list[str]:
 
 
 def chapters(root: Path) -> list[Path]:
-    """Notebook chapters in table-of-contents order (the :func:`toc_entries` that are ``.ipynb`` files)."""
+    """Notebook chapters in table-of-contents order (the :func:`toc_entries` that are ``.ipynb`` files).
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The folder holding ``_toc.yml`` and the pages.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``root / "<entry>.ipynb"`` for every entry whose notebook exists (markdown pages are left out).
+    """
     return [root / f"{name}.ipynb" for name in toc_entries(root) if (root / f"{name}.ipynb").exists()]
 
 
 def provenance_config(root: Path) -> dict:
-    """What the rendered book says about its source, as ``_config.yml`` entries: a footer naming the commit it was
-    built from (and whether the working tree differed from it), linked to the repository when its public address
-    is known (:func:`helpers.sources.repository_url`), which also turns on the page's repository and source
-    buttons."""
+    """What the rendered book says about its source, as ``_config.yml`` entries.
+
+    A footer names the commit the book was built from (and whether the working tree differed from it), linked to
+    the repository when its public address is known (:func:`helpers.sources.repository_url`), which also turns
+    on the page's repository and source buttons.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The repository's working tree (:func:`helpers.sources.git_commit`).
+
+    Returns
+    -------
+    dict
+        ``{"html": {"extra_footer": ...}}``, with a known address also ``"repository"`` (``url``, ``branch``
+        ``"main"``, ``path_to_book`` ``"."``) and ``use_repository_button`` / ``use_source_button`` under
+        ``"html"``; ``{}`` when the commit is unknown (no git, or not a repository).
+    """
     commit, url = git_commit(root), repository_url(root)
     if commit["sha"] is None:
         return {}
@@ -67,7 +108,21 @@ def provenance_config(root: Path) -> dict:
 
 
 def merge(base: dict, extra: dict) -> dict:
-    """``base`` with the entries of ``extra`` put in, nested dictionaries merged key by key."""
+    """``base`` with the entries of ``extra`` put in, nested dictionaries merged key by key.
+
+    Parameters
+    ----------
+    base : dict
+        The dictionary to start from (e.g. the parsed ``_config.yml``); not changed.
+    extra : dict
+        The entries to put in; a dict value is merged into ``base``'s entry of that key, any other value
+        replaces it.
+
+    Returns
+    -------
+    dict
+        A new dictionary (nested levels that ``extra`` touches are new too).
+    """
     out = dict(base)
     for key, value in extra.items():
         out[key] = merge(out.get(key, {}), value) if isinstance(value, dict) else value
@@ -75,8 +130,18 @@ def merge(base: dict, extra: dict) -> dict:
 
 
 def stage_sources(root: Path, stage: Path) -> None:
-    """Fresh copy of the book sources (config, toc, ``book/``) in ``stage``; the staged ``_config.yml`` also
-    carries the book's provenance (:func:`provenance_config`)."""
+    """Fresh copy of the book sources (config, toc, ``book/``) in ``stage``.
+
+    The staged ``_config.yml`` also carries the book's provenance (:func:`provenance_config`); checkpoints and
+    build folders under ``book/`` are not copied.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The repository root, holding ``_toc.yml``, ``_config.yml`` and ``book/``.
+    stage : pathlib.Path
+        The staging folder; removed first if it exists, then created.
+    """
     import yaml
 
     if stage.exists():
@@ -89,8 +154,27 @@ def stage_sources(root: Path, stage: Path) -> None:
 
 
 def parse_params(items: list[str], preset: str) -> dict:
-    """``["NAME=VALUE", ...]`` → {NAME: value}; values are Python literals (``3000``, ``0.002``, ``[0.5, 0.9]``) or
-    else strings (``cuda``). Raises ``ValueError`` naming a malformed item, an unknown parameter or a bad value."""
+    """``["NAME=VALUE", ...]`` → {NAME: value}, every value checked against the preset's parameters.
+
+    Parameters
+    ----------
+    items : list of str
+        The ``--param`` arguments, each ``NAME=VALUE``; values are Python literals (``3000``, ``0.002``,
+        ``[0.5, 0.9]``) or else strings (``cuda``). A later item of the same name wins.
+    preset : str
+        The preset the overrides apply to (:data:`helpers.pipeline.PRESET_NAMES`).
+
+    Returns
+    -------
+    dict
+        ``{NAME: value}`` with the values as parsed (not converted by the check).
+
+    Raises
+    ------
+    ValueError
+        Naming a malformed item (no ``=`` or no name), ``preset`` given as a parameter, an unknown parameter or a
+        bad value (:func:`helpers.pipeline.resolve`), or an unknown preset.
+    """
     params = {}
     for item in items:
         name, sep, text = item.partition("=")
@@ -107,7 +191,20 @@ def parse_params(items: list[str], preset: str) -> dict:
 
 
 def chapter_params(notebook: Path, params: dict) -> dict:
-    """The overrides a chapter takes: those its ``parameters`` cell names."""
+    """The overrides a chapter takes: those its ``parameters`` cell names.
+
+    Parameters
+    ----------
+    notebook : pathlib.Path
+        The chapter's notebook (read with ``papermill.inspect_notebook``).
+    params : dict
+        All overrides, ``{NAME: value}``.
+
+    Returns
+    -------
+    dict
+        The entries of ``params`` whose name the chapter's ``parameters`` cell declares.
+    """
     import papermill as pm
 
     declared = pm.inspect_notebook(str(notebook))
@@ -115,20 +212,67 @@ def chapter_params(notebook: Path, params: dict) -> dict:
 
 
 def selected(root: Path, only: list[str] | None) -> list[Path]:
-    """The chapters to run: all, or those whose file name starts with one of ``only``."""
+    """The chapters to run: all, or those whose file name starts with one of ``only``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The folder holding ``_toc.yml`` and the chapters (:func:`chapters`).
+    only : list of str or None
+        File-name prefixes (e.g. ``["03", "05_motifs"]``); ``None`` or empty for every chapter.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The selected notebooks, in table-of-contents order.
+    """
     return [nb for nb in chapters(root) if not only or any(nb.stem.startswith(o) for o in only)]
 
 
 def check_used(root: Path, params: dict, only: list[str] | None = None) -> None:
-    """Raise ``ValueError`` if some override is a parameter of none of the chapters to run."""
+    """Raise ``ValueError`` if some override is a parameter of none of the chapters to run.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The folder holding ``_toc.yml`` and the chapters.
+    params : dict
+        The overrides, ``{NAME: value}`` (:func:`parse_params`).
+    only : list of str or None
+        File-name prefixes of the chapters to run (:func:`selected`); ``None`` for all.
+
+    Raises
+    ------
+    ValueError
+        Naming the overrides that no selected chapter's ``parameters`` cell declares.
+    """
     unused = set(params) - {k for nb in selected(root, only) for k in chapter_params(nb, params)}
     if unused:
         raise ValueError(f"--param {sorted(unused)}: no chapter to run has such a parameter")
 
 
 def execute(stage: Path, preset: str, only: list[str] | None = None, params: dict | None = None) -> None:
-    """Run the chapters in ``stage`` with papermill at ``preset``; ``params`` (checked by :func:`parse_params` and
-    :func:`check_used`) go to each chapter that has them."""
+    """Run the chapters in ``stage`` with papermill at ``preset``, in place and in table-of-contents order.
+
+    Each chapter runs in its own folder with kernel ``python3``; its name and duration are printed.
+
+    Parameters
+    ----------
+    stage : pathlib.Path
+        The staging folder (:func:`stage_sources`).
+    preset : str
+        The preset every chapter runs at (:data:`helpers.pipeline.PRESET_NAMES`).
+    only : list of str or None
+        File-name prefixes of the chapters to run (:func:`selected`); ``None`` for all.
+    params : dict or None
+        Overrides (checked by :func:`parse_params` and :func:`check_used`); each goes to every chapter that has
+        it (:func:`chapter_params`).
+
+    Raises
+    ------
+    papermill.PapermillExecutionError
+        From papermill when a cell of a chapter raises; the chapters after it are not run.
+    """
     import papermill as pm
 
     params = params or {}
@@ -141,6 +285,10 @@ def execute(stage: Path, preset: str, only: list[str] | None = None, params: dic
         print(f"[book] {notebook.name} done in {time.perf_counter() - start:.0f} s", flush=True)
 
 
+#: Parameters that say where work runs, not what it computes: they do not name the staging folder.
+PLACEMENT_PARAMS = ("scheduler",)
+
+
 #: Cell tags the rendered page leaves out entirely (the notebooks keep and execute these cells).
 HIDDEN_CELLS = ("parameters", "injected-parameters")
 #: How a code cell's source appears: collapsed on the web page, left out of the PDF.
@@ -148,10 +296,25 @@ CODE_TAGS = {"html": "hide-input", "pdf": "remove-input"}
 
 
 def prepare_for_reading(stage: Path, medium: str = "html") -> None:
-    """Tag the staged chapters for ``medium`` (``"html"`` or ``"pdf"``): the ``parameters`` and papermill's
-    injected cell are removed (``remove-cell``), every other code cell shows its outputs with its source collapsed
-    (``hide-input``, web page) or left out (``remove-input``, PDF). Only the staged copies change; the notebooks in
-    ``book/`` keep their cells as they are. Raises ``ValueError`` for another medium."""
+    """Tag the staged chapters for ``medium``: which cells and sources the rendered pages show.
+
+    The ``parameters`` and papermill's injected cell are removed (``remove-cell``), every other code cell shows
+    its outputs with its source collapsed (``hide-input``, web page) or left out (``remove-input``, PDF). Only
+    the staged copies change; the notebooks in ``book/`` keep their cells as they are.
+
+    Parameters
+    ----------
+    stage : pathlib.Path
+        The staging folder; its chapters (:func:`chapters`) are rewritten. Tags of an earlier call for another
+        medium are replaced.
+    medium : {"html", "pdf"}
+        The rendered form (:data:`CODE_TAGS`).
+
+    Raises
+    ------
+    ValueError
+        For another medium.
+    """
     import nbformat
 
     if medium not in CODE_TAGS:
@@ -168,27 +331,77 @@ def prepare_for_reading(stage: Path, medium: str = "html") -> None:
 
 
 def jupyter_book(stage: Path, *options: str) -> None:
-    """``jupyter-book build stage`` with warnings as errors and ``options``; raises on failure."""
+    """``jupyter-book build stage`` with warnings as errors and ``options``; raises on failure.
+
+    The build runs with ``-W -n --keep-going`` (warnings as errors, nitpicky references, every problem reported),
+    through the ``jupyter-book`` script next to the Python interpreter, or ``python -m jupyter_book``.
+
+    Parameters
+    ----------
+    stage : pathlib.Path
+        The staging folder (the book's root).
+    *options : str
+        Further command-line options, e.g. ``"--builder", "latex"``.
+
+    Raises
+    ------
+    subprocess.CalledProcessError
+        When the build fails.
+    """
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb)] if jb.exists() else [sys.executable, "-m", "jupyter_book"]
     subprocess.run(cmd + ["build", str(stage), "-W", "-n", "--keep-going", *options], check=True)
 
 
 def render(stage: Path) -> Path:
-    """Tag the staged chapters for reading (:func:`prepare_for_reading`) and build the HTML book with warnings
-    as errors; returns the HTML folder."""
+    """Tag the staged chapters for reading (:func:`prepare_for_reading`) and build the HTML book.
+
+    The build treats warnings as errors (:func:`jupyter_book`).
+
+    Parameters
+    ----------
+    stage : pathlib.Path
+        The staging folder, its chapters executed (or with the committed outputs).
+
+    Returns
+    -------
+    pathlib.Path
+        The HTML folder, ``stage/_build/html``.
+
+    Raises
+    ------
+    subprocess.CalledProcessError
+        When the build fails.
+    """
     prepare_for_reading(stage, "html")
     jupyter_book(stage)
     return stage / "_build" / "html"
 
 
 def render_pdf(stage: Path) -> Path:
-    """The whole book as one PDF, ``stage/_build/latex/book.pdf``, from the same staged (executed) chapters:
+    """The whole book as one PDF, ``stage/_build/latex/book.pdf``, from the same staged (executed) chapters.
+
     Sphinx's LaTeX builder (through Jupyter Book), then ``latexmk`` with XeLaTeX (Debian's TeX Live; ``make
     latex`` installs it). Glued figures shown on another page than their chapter's (the landing page's
     headline figure) are written by myst-nb with a path one folder too high for the LaTeX folder, where Sphinx
-    copies every image; those paths are corrected before LaTeX runs. Raises ``CalledProcessError`` when either
-    step fails (the LaTeX log is ``stage/_build/latex/book.log``)."""
+    copies every image; those paths are corrected before LaTeX runs. The chapters are tagged for the PDF
+    (:func:`prepare_for_reading`), which replaces their web-page tags.
+
+    Parameters
+    ----------
+    stage : pathlib.Path
+        The staging folder, its chapters executed.
+
+    Returns
+    -------
+    pathlib.Path
+        The PDF, ``stage/_build/latex/book.pdf``.
+
+    Raises
+    ------
+    subprocess.CalledProcessError
+        When either step fails (the LaTeX log is ``stage/_build/latex/book.log``).
+    """
     prepare_for_reading(stage, "pdf")
     jupyter_book(stage, "--builder", "latex")
     latex = stage / "_build" / "latex"
@@ -200,6 +413,30 @@ def render_pdf(stage: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.runner``: stage, execute and render the book (see the module doc).
+
+    Parameters
+    ----------
+    argv : list of str or None
+        The command-line arguments (default ``sys.argv[1:]``): ``--preset`` (one of
+        :data:`helpers.pipeline.PRESET_NAMES`, default ``default``), ``--param NAME=VALUE`` (repeatable),
+        ``--out`` (staging folder, default ``_build/<preset>[+NAME=VALUE...]``), ``--no-execute`` (render the
+        committed outputs), ``--only PREFIX ...`` (execute only those chapters) and ``--pdf`` (also render the
+        PDF, :func:`render_pdf`).
+
+    Returns
+    -------
+    int
+        The exit status, 0 (every failure raises).
+
+    Raises
+    ------
+    SystemExit
+        From ``argparse`` for bad arguments, and for an override that :func:`parse_params` or :func:`check_used`
+        rejects (with its message).
+    papermill.PapermillExecutionError, subprocess.CalledProcessError
+        When a chapter fails or a build fails.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="default", choices=PRESET_NAMES)
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
@@ -215,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
         check_used(root, params, args.only)
     except ValueError as err:
         parser.error(str(err))
-    name = "+".join([args.preset] + [f"{k}={v}".replace(" ", "") for k, v in sorted(params.items())])
+    name = "+".join([args.preset] + [f"{k}={v}".replace(" ", "") for k, v in sorted(params.items())
+                                     if k not in PLACEMENT_PARAMS])
     stage = args.out or root / "_build" / name
     start = time.perf_counter()
     stage_sources(root, stage)

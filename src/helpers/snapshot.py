@@ -24,7 +24,7 @@ A *snapshot* is a folder holding, for N networks and S saved states (0 %, 15 %, 
     written last: format name and version, and every other file's size and SHA-256. A folder without it is not
     a snapshot (an unfinished write); a file that does not match it is reported by name before anything is read.
 
-A finished pruning run (:func:`helpers.pruning.run_pruning`) writes a snapshot with the weights of every pair;
+A finished pruning run (:func:`helpers.run.run_pruning`) writes a snapshot with the weights of every pair;
 the shipped reference ensemble (``data/reference/``) is a snapshot with the weights the book needs (every
 state of network 0; the dense, optimally sparse and 93 % state of every network). Both are read by
 :func:`load`, which returns a :class:`Snapshot`.
@@ -48,6 +48,8 @@ from typing import Any
 import numpy as np
 
 from helpers import pipeline
+from helpers.checks import Spec
+from helpers.selection import optimal_states
 from helpers.sources import git_commit
 
 FORMAT, VERSION = "helpers-snapshot", 1
@@ -72,28 +74,21 @@ class SnapshotError(pipeline.ArtifactError):
 
 # ------------------------------------------------------------------------------------------- selection
 
-def check_threshold(threshold: float) -> float:
-    """The selection's loss threshold as a float; ``ValueError`` unless it is a finite number > 0."""
-    if not isinstance(threshold, (int, float, np.number)) or not np.isfinite(threshold) or threshold <= 0:
-        raise ValueError(f"parameter 'threshold' = {threshold!r} is invalid: it must be a finite number > 0")
-    return float(threshold)
-
-
-def optimal_states(val_loss: np.ndarray, threshold: float) -> np.ndarray:
-    """Index of the most pruned saved state with loss ≤ threshold, per network; −1 if none (dropped).
-
-    ``val_loss``: (N, S), states ordered by increasing sparsity. Returns (N,) int64.
-    """
-    check_threshold(threshold)
-    ok = np.asarray(val_loss) <= threshold
-    last = ok.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1)
-    return np.where(ok.any(axis=1), last, -1).astype(np.int64)
-
-
 # --------------------------------------------------------------------------------------------- writing
 
 def pack_masks(masks: np.ndarray) -> np.ndarray:
-    """(N, S, rows, cols) bool → (N, S, bytes) uint8, each mask bit-packed in row-major order."""
+    """Bit-pack masks for ``summary.npz``: each mask in row-major order.
+
+    Parameters
+    ----------
+    masks : array_like, bool (N, S, rows, cols)
+        One mask per network and saved state, e.g. exchange-layout masks (n_i + 1, n_{i+1}) of layer i.
+
+    Returns
+    -------
+    ndarray, uint8 (N, S, bytes)
+        bytes = ceil(rows · cols / 8); the last byte is zero-padded (``numpy.packbits``).
+    """
     n, s = masks.shape[:2]
     return np.packbits(np.asarray(masks, dtype=bool).reshape(n, s, -1), axis=-1)
 
@@ -102,13 +97,35 @@ def write(folder: Path, summary: Mapping[str, np.ndarray], weights: Mapping[tupl
           provenance: Mapping[str, Any], also: Sequence[str] = ()) -> Path:
     """Write a snapshot into ``folder`` (created if needed; an existing snapshot there is replaced).
 
-    ``also``: other files of the folder (e.g. a pruning run's checkpoints) that the manifest seals too, so that
-    they are verified with the snapshot; names that do not exist are skipped.
+    Every file is written atomically and the manifest last (the folder is not a snapshot while it is written).
 
-    ``summary``: the arrays of ``summary.npz`` (module docstring; :data:`SUMMARY_KEYS` required, ``mask{i}``
-    packed by :func:`pack_masks`). ``weights``: {(network, state): [W_0, …, W_{L−1}]} with W_i (n_i + 1, n_{i+1})
-    float32 in the exchange layout (bias row last); only the entries the masks keep are stored, so a pruned
-    entry must be exactly 0. Every file is written atomically and the manifest last.
+    Parameters
+    ----------
+    folder : pathlib.Path
+        Where to write ``summary.npz``, ``weights.npz``, ``provenance.json`` and ``MANIFEST.json``.
+    summary : mapping of str to ndarray
+        The arrays of ``summary.npz`` (module docstring; :data:`SUMMARY_KEYS` required, ``mask{i}`` packed by
+        :func:`pack_masks`).
+    weights : mapping of (int, int) to sequence of ndarray
+        {(network, state): [W_0, …, W_{L−1}]} with W_i (n_i + 1, n_{i+1}) float32 in the exchange layout (bias
+        row last); only the entries the masks keep are stored, so a pruned entry must be exactly 0.
+    provenance : mapping
+        What produced it (parameters, seeds, commit, machine, wall time), written as JSON (numpy values
+        converted, anything else as its ``str``).
+    also : sequence of str
+        Other files of the folder (e.g. a pruning run's checkpoints) that the manifest seals too, so that they
+        are verified with the snapshot; names that do not exist are skipped.
+
+    Returns
+    -------
+    pathlib.Path
+        ``folder``.
+
+    Raises
+    ------
+    ValueError
+        If ``summary`` lacks a key of :data:`SUMMARY_KEYS`, or a weight array has another shape than its mask
+        or is nonzero where the mask prunes.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -153,23 +170,63 @@ def _json(value: Any) -> Any:
 
 
 def is_snapshot(folder: Path) -> bool:
-    """True if ``folder`` holds a finished snapshot (its manifest exists; contents are checked by :func:`load`)."""
+    """Whether ``folder`` holds a finished snapshot.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The folder to look at.
+
+    Returns
+    -------
+    bool
+        True if its manifest exists; the contents are checked by :func:`load`.
+    """
     return pipeline.sealed(folder)
 
 
 # --------------------------------------------------------------------------------------------- reading
 
 def resolve_path(where: str | Path) -> Path:
-    """A shipped data set's name (:data:`SHIPPED`) or a folder → the folder."""
+    """A shipped data set's name (:data:`SHIPPED`) or a folder → the folder.
+
+    Parameters
+    ----------
+    where : str or pathlib.Path
+        ``"reference"`` (a name of :data:`SHIPPED`), or a folder.
+
+    Returns
+    -------
+    pathlib.Path
+        The shipped data set's folder under the repository root, or ``where`` as a path (not checked).
+    """
     if isinstance(where, str) and where in SHIPPED:
         return pipeline.repo_root() / SHIPPED[where]
     return Path(where)
 
 
 def verify(folder: Path) -> dict[str, Any]:
-    """Check a snapshot folder against its manifest (:func:`helpers.pipeline.verify`: every file present, of its
-    size and SHA-256; and this format and version) and return the manifest; :class:`SnapshotError` naming the file
-    and the problem otherwise."""
+    """Check a snapshot folder against its manifest and return the manifest.
+
+    Every file must be present, of its size and SHA-256 (:func:`helpers.pipeline.verify`), and the manifest must
+    name this format and version.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The snapshot folder.
+
+    Returns
+    -------
+    dict
+        The manifest: ``format``, ``version`` and ``files`` ({name: {"bytes", "sha256"}}).
+
+    Raises
+    ------
+    SnapshotError
+        Naming the file and the problem: the manifest missing or corrupt, a file missing, truncated or not
+        matching its SHA-256, or another format or version.
+    """
     folder = Path(folder)
     manifest = pipeline.verify(folder, (SUMMARY, WEIGHTS, PROVENANCE), error=SnapshotError,
                                remedy="rebuild the snapshot")
@@ -182,8 +239,28 @@ def verify(folder: Path) -> dict[str, Any]:
 def load(where: str | Path = "reference", threshold: float | None = None) -> "Snapshot":
     """The snapshot in a folder, or a shipped data set by name (``"reference"``), verified against its manifest.
 
-    ``threshold``: select the optimally sparse states with this loss threshold instead of the stored one.
-    Raises :class:`SnapshotError` naming the file if anything is missing, truncated or corrupt.
+    The summary is read and checked (:func:`check_values`) at once; the weights are read on first use.
+
+    Parameters
+    ----------
+    where : str or pathlib.Path
+        A name of :data:`SHIPPED` or a snapshot folder.
+    threshold : float, optional
+        Select the optimally sparse states with this loss threshold (scaled MSE, > 0) instead of the stored one.
+
+    Returns
+    -------
+    Snapshot
+
+    Raises
+    ------
+    SnapshotError
+        Naming the file if anything is missing, truncated or corrupt, or if the summary's values or shapes are
+        not what a finished run records.
+    helpers.pipeline.ArtifactError
+        If ``summary.npz`` cannot be read as an ``.npz`` or lacks a key of :data:`SUMMARY_KEYS`.
+    ValueError
+        If ``threshold`` is not a finite number > 0.
     """
     folder = resolve_path(where)
     verify(folder)
@@ -198,9 +275,22 @@ def load(where: str | Path = "reference", threshold: float | None = None) -> "Sn
 
 
 def check_values(summary: Mapping[str, np.ndarray], path: Path) -> None:
-    """:class:`SnapshotError` naming the file and the array when the summary's values are not what a finished run
-    records: sparsities not in [0, 1) and increasing, losses not finite and ≥ 0, batch counts negative, or
-    arrays whose rows disagree on the number of networks and states."""
+    """Check that a summary's values are what a finished run records.
+
+    Parameters
+    ----------
+    summary : mapping of str to ndarray
+        The arrays of ``summary.npz``; needs ``sparsity`` (S,), ``val_loss``, ``test_loss``,
+        ``train_slice_loss`` and ``batches`` (N, S).
+    path : pathlib.Path
+        The file they come from, for the error message.
+
+    Raises
+    ------
+    SnapshotError
+        Naming the file and the array when sparsities are not in [0, 1) and increasing, losses not finite and
+        ≥ 0, batch counts negative, or the loss arrays disagree on the number of networks and states.
+    """
     sparsity = np.asarray(summary["sparsity"], dtype=np.float64)
     if sparsity.ndim != 1 or not np.all((sparsity >= 0) & (sparsity < 1)) or np.any(np.diff(sparsity) <= 0):
         raise SnapshotError(f"{path}: 'sparsity' must increase within [0, 1); it holds {sparsity.tolist()}")
@@ -259,16 +349,62 @@ class _FileWeights:
 class Snapshot:
     """A snapshot in memory (see the module docstring for what each array means).
 
-    Attributes: ``params`` (dict) the run's parameters; ``provenance`` (dict); ``path``; ``sparsities`` (S,)
-    float; ``n_networks``, ``n_states``; ``val_loss``, ``test_loss``, ``train_slice_loss`` (N, S) float;
-    ``batches`` (N, S) int; ``threshold``; ``optimum`` (N,) int index of the optimally sparse state (−1 if none)
-    by validation loss, ``optimum_b4`` (N,) the same by the original's B4 training-slice loss; ``scaler`` dict of
-    float64 arrays ``x_min``, ``x_max`` (10,), ``y_min``, ``y_max`` (7,) (scaled = (v − min)/(max − min) − 0.5),
-    or None; ``seeds`` (N,); ``group`` (N,).
-
     Methods: :meth:`masks`, :meth:`weights`, :meth:`forward`, :meth:`curves`, :meth:`with_threshold`,
     :meth:`select`. Indexing by the names of ``summary.npz`` (``snap["val_loss"]``) is also supported, plus
-    ``"optimal"`` and ``"optimal_original"`` for :attr:`optimum` and :attr:`optimum_b4`.
+    ``"optimal"`` and ``"optimal_original"`` for :attr:`optimum` and :attr:`optimum_b4`, and ``"directory"``
+    for the path; ``"round_start"`` and ``"seconds"`` give the one group's timeline (``KeyError`` if the
+    snapshot has several groups: use :meth:`curves`).
+
+    Parameters
+    ----------
+    summary : mapping of str to ndarray
+        The arrays of ``summary.npz`` (module docstring).
+    weights : callable
+        ``weights(k, s, masks)`` → the exchange-layout weights of network k at state s (list of
+        (n_i + 1, n_{i+1}) float32), or None where they are not stored.
+    provenance : mapping
+        What produced it; its ``params`` become :attr:`params`.
+    path : pathlib.Path, optional
+        The folder it was read from.
+
+    Attributes
+    ----------
+    params : dict
+        The run's parameters.
+    provenance : dict
+        What produced it.
+    path : pathlib.Path or None
+        Its folder.
+    layers : tuple of int
+        Layer widths (L + 1,).
+    sparsities : ndarray, float64 (S,)
+        Nominal weight sparsity of each saved state.
+    n_networks, n_states : int
+        N and S.
+    val_loss, test_loss, train_slice_loss : ndarray, float (N, S)
+        MSE (scaled units) of each network and state.
+    batches : ndarray, int (N, S)
+        Batches trained per round.
+    threshold : float
+        The selection's loss threshold.
+    optimum : ndarray, int64 (N,)
+        Index of the optimally sparse state (−1 if none) by validation loss.
+    optimum_b4 : ndarray, int64 (N,)
+        The same by the original's B4 training-slice loss (chapter 8).
+    scaler : dict of str to ndarray, or None
+        float64 arrays ``x_min``, ``x_max`` (10,), ``y_min``, ``y_max`` (7,) (scaled = (v − min)/(max − min)
+        − 0.5), or None.
+    seeds : ndarray, uint32 (N,)
+        Each network's seed.
+    group : ndarray, int64 (N,)
+        Each network's group (networks trained together).
+
+    Raises
+    ------
+    SnapshotError
+        On construction, if an array's shape disagrees with the number of networks, states or the layers.
+    ValueError
+        On construction, if the stored threshold is not a finite number > 0.
     """
 
     def __init__(self, summary: Mapping[str, np.ndarray],
@@ -310,6 +446,7 @@ class Snapshot:
 
     @property
     def scaler(self) -> dict[str, np.ndarray] | None:
+        """The data scaler (``x_min``, ``x_max`` (10,), ``y_min``, ``y_max`` (7,), float64), or None if not stored."""
         if not all(k in self._a for k in SCALER_KEYS):
             return None
         return {k: np.asarray(self._a[k], dtype=np.float64) for k in SCALER_KEYS}
@@ -331,6 +468,13 @@ class Snapshot:
         return key in self._a or key in self._ALIASES or key == "directory"
 
     def keys(self) -> list[str]:
+        """The names ``snap[name]`` accepts.
+
+        Returns
+        -------
+        list of str
+            The summary's array names, then the aliases ``"optimal"`` and ``"optimal_original"``.
+        """
         return list(self._a) + list(self._ALIASES)
 
     # one network -------------------------------------------------------------------------------------------
@@ -341,8 +485,25 @@ class Snapshot:
         return int(k), int(s)
 
     def masks(self, k: int, s: int) -> list[np.ndarray]:
-        """The exchange-layout masks of network ``k`` at state ``s``: list of (n_i + 1, n_{i+1}) bool, bias row
-        last."""
+        """The exchange-layout masks of network ``k`` at state ``s``.
+
+        Parameters
+        ----------
+        k : int
+            Network index, in [0, N).
+        s : int
+            Saved-state index, in [0, S).
+
+        Returns
+        -------
+        list of ndarray, bool (n_i + 1, n_{i+1})
+            One per layer, bias row last (True = kept).
+
+        Raises
+        ------
+        ValueError
+            If ``k`` or ``s`` is out of range.
+        """
         k, s = self._check(k, s)
         out = []
         for i, (a, b) in enumerate(zip(self.layers[:-1], self.layers[1:])):
@@ -351,25 +512,88 @@ class Snapshot:
         return out
 
     def weights(self, k: int, s: int) -> list[np.ndarray] | None:
-        """Weights of network ``k`` at state ``s``: list of (n_i + 1, n_{i+1}) float32 in the exchange layout
-        (bias row last, pruned entries 0), or None where this snapshot does not store them."""
+        """Weights of network ``k`` at state ``s``, in the exchange layout.
+
+        Parameters
+        ----------
+        k : int
+            Network index, in [0, N).
+        s : int
+            Saved-state index, in [0, S).
+
+        Returns
+        -------
+        list of ndarray, float32 (n_i + 1, n_{i+1}), or None
+            One per layer (bias row last, pruned entries 0), or None where this snapshot does not store them
+            (:meth:`stored_pairs`).
+
+        Raises
+        ------
+        ValueError
+            If ``k`` or ``s`` is out of range.
+        SnapshotError
+            If ``weights.npz`` holds another number of values for the pair than its masks keep.
+        """
         k, s = self._check(k, s)
         return self._weights(k, s, self.masks(k, s))
 
     def stored_pairs(self) -> list[tuple[int, int]]:
-        """The (network, state) pairs whose weights are stored."""
+        """The (network, state) pairs whose weights are stored.
+
+        Returns
+        -------
+        list of (int, int)
+            In order of network, then state.
+        """
         return [(k, s) for k in range(self.n_networks) for s in range(self.n_states)
                 if self._weights(k, s, self.masks(k, s)) is not None]
 
     def forward(self, k: int, s: int, x: np.ndarray) -> np.ndarray:
-        """Outputs (n, 7) float32 of network ``k`` at state ``s`` for scaled inputs ``x`` (n, 10): the same
-        batched evaluation as training (:func:`helpers.ensemble.predict`)."""
+        """Outputs of network ``k`` at state ``s``: the same batched evaluation as training.
+
+        Parameters
+        ----------
+        k : int
+            Network index.
+        s : int
+            Saved-state index.
+        x : ndarray, float (n, 10)
+            Scaled inputs.
+
+        Returns
+        -------
+        ndarray, float32 (n, 7)
+            Scaled outputs (:func:`helpers.ensemble.predict`).
+
+        Raises
+        ------
+        ValueError
+            If ``k`` or ``s`` is out of range or the pair's weights are not stored.
+        """
         from helpers import ensemble
 
         return ensemble.predict(self.ensemble([k], [s]), np.asarray(x, dtype=np.float32))[0]
 
     def ensemble(self, networks: Sequence[int], states: Sequence[int] | int):
-        """An :class:`helpers.ensemble.Ensemble` (CPU) of ``networks``, each at its entry of ``states``."""
+        """An :class:`helpers.ensemble.Ensemble` (CPU) of ``networks``, each at its entry of ``states``.
+
+        Parameters
+        ----------
+        networks : sequence of int
+            Network indices, E of them (non-empty).
+        states : int or sequence of int
+            One saved-state index for all, or one per network (E,).
+
+        Returns
+        -------
+        helpers.ensemble.Ensemble
+            Float32 weights (E, n_i, n_{i+1}) and biases (E, 1, n_{i+1}), masks = (value != 0); no Adam state.
+
+        Raises
+        ------
+        ValueError
+            If an index is out of range or a pair's weights are not stored (:meth:`stored_pairs`).
+        """
         import torch
 
         from helpers import ensemble
@@ -386,9 +610,107 @@ class Snapshot:
         bs = [torch.from_numpy(np.stack([f[i][-1] for f in full]))[:, None, :] for i in range(len(full[0]))]
         return ensemble.Ensemble(ws, bs, [(w != 0).float() for w in ws], [(b != 0).float() for b in bs])
 
+    def network_weights(self, k: int, s: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Weights and biases of network ``k`` at state ``s``, pruned entries exactly 0.
+
+        ``y = tanh(x @ W + b)`` layer by layer (linear last layer) reproduces the network.
+
+        Parameters
+        ----------
+        k : int
+            Network index.
+        s : int
+            Saved-state index.
+
+        Returns
+        -------
+        weights : list of ndarray, float32 (n_i, n_{i+1})
+            One per layer (copies).
+        biases : list of ndarray, float32 (n_{i+1},)
+            One per layer (copies).
+
+        Raises
+        ------
+        ValueError
+            If ``k`` or ``s`` is out of range, or where this snapshot does not store them.
+        """
+        full = self.weights(k, s)
+        if full is None:
+            raise ValueError(f"network {k} at state {s} has no stored weights")
+        return [f[:-1].copy() for f in full], [f[-1].copy() for f in full]
+
+    def state_weights(self, s: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Weights and biases of every network at state ``s``, stacked.
+
+        Parameters
+        ----------
+        s : int
+            Saved-state index.
+
+        Returns
+        -------
+        weights : list of ndarray, float32 (E, n_i, n_{i+1})
+            ``W{i}`` per layer.
+        biases : list of ndarray, float32 (E, n_{i+1})
+            ``b{i}`` per layer.
+
+        Raises
+        ------
+        ValueError
+            If ``s`` is out of range or some network's weights at ``s`` are not stored.
+        """
+        per = [self.network_weights(k, s) for k in range(self.n_networks)]
+        n = len(per[0][0])
+        return ([np.stack([p[0][i] for p in per]) for i in range(n)],
+                [np.stack([p[1][i] for p in per]) for i in range(n)])
+
+    def ensemble_at(self, state: int | np.ndarray):
+        """An :class:`~helpers.ensemble.Ensemble` (CPU) holding every network at saved state ``state``.
+
+        Parameters
+        ----------
+        state : int or ndarray of int, (E,)
+            One saved-state index for all networks, or an array giving each network its own state (e.g.
+            ``self["optimal"]``).
+
+        Returns
+        -------
+        helpers.ensemble.Ensemble
+            As :meth:`ensemble` of all networks.
+
+        Raises
+        ------
+        ValueError
+            If a state is −1 (a dropped network: select the kept networks first), out of range, or its weights
+            are not stored.
+        """
+        idx = np.broadcast_to(np.asarray(state), (self.n_networks,))
+        if (idx < 0).any():
+            raise ValueError("state −1 (dropped network) has no weights; select the kept networks first")
+        return self.ensemble(range(self.n_networks), idx)
+
     def curves(self, k: int, r: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Per-batch (validation, training) losses of network ``k``: round ``r`` only, or every round (then
-        concatenated; NaN after the network stopped in a round)."""
+        """Per-batch (validation, training) losses of network ``k``.
+
+        Parameters
+        ----------
+        k : int
+            Network index.
+        r : int, optional
+            A round (saved state) index: that round only; ``None``: every round, concatenated.
+
+        Returns
+        -------
+        val : ndarray, float32 (T,)
+            Per-batch validation mini-batch loss (scaled MSE); NaN after the network stopped in a round.
+        train : ndarray, float32 (T,)
+            Per-batch training loss, the same batches.
+
+        Raises
+        ------
+        ValueError
+            If ``k`` is out of range.
+        """
         k = self._check(k, 0)[0]
         start = self._a["round_start"][int(self._a["group"][k])]
         lo, hi = (start[0], start[-1]) if r is None else (start[r], start[r + 1])
@@ -397,13 +719,45 @@ class Snapshot:
 
     # derived snapshots --------------------------------------------------------------------------------------
     def with_threshold(self, threshold: float) -> "Snapshot":
-        """The same snapshot with optima selected at another loss threshold."""
+        """The same snapshot with optima selected at another loss threshold.
+
+        Parameters
+        ----------
+        threshold : float
+            The loss threshold (scaled MSE), a finite number > 0.
+
+        Returns
+        -------
+        Snapshot
+            Sharing this one's arrays and weights; ``optimum`` and ``optimum_b4`` re-selected.
+
+        Raises
+        ------
+        ValueError
+            If ``threshold`` is not a finite number > 0.
+        """
         optimal_states(self.val_loss, threshold)                 # validates
         return Snapshot(dict(self._a, threshold=np.array(float(threshold))), self._weights, self.provenance,
                         self.path)
 
     def select(self, networks: Iterable[int]) -> "Snapshot":
-        """The snapshot of a subset of its networks (renumbered 0, 1, …, in the given order)."""
+        """The snapshot of a subset of its networks (renumbered 0, 1, …, in the given order).
+
+        Parameters
+        ----------
+        networks : iterable of int
+            Network indices (at least one).
+
+        Returns
+        -------
+        Snapshot
+            With the per-network arrays and masks of those networks; weights read from this one.
+
+        Raises
+        ------
+        ValueError
+            If ``networks`` is empty or an index is out of range.
+        """
         idx = [self._check(k, 0)[0] for k in networks]
         if not idx:
             raise ValueError("select() needs at least one network")
@@ -418,9 +772,31 @@ def summary_from_states(sparsity: np.ndarray, schedule: Sequence[float], record:
                         seeds: Sequence[int], scaler: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """The ``summary.npz`` arrays of one group of networks trained together.
 
-    ``record``: the run's record (``val_loss``, ``test_loss``, ``train_slice_loss``, ``batches`` (N, S),
-    ``seconds`` (S,), ``curves_val`` / ``curves_train``: one (N, n_r) array per round); ``masks[i]``: (N, S,
-    n_i + 1, n_{i+1}) bool exchange masks.
+    Parameters
+    ----------
+    sparsity : ndarray, float (S,)
+        Nominal weight sparsity of the saved states recorded (S may be fewer than the run's for a partial run).
+    schedule : sequence of float
+        The pruning targets.
+    record : mapping
+        The run's record: ``val_loss``, ``test_loss``, ``train_slice_loss``, ``batches`` (N, ≥ S), ``seconds``
+        (≥ S,), ``curves_val`` / ``curves_train``: one (N, n_r) array per round; only the first S are used.
+    masks : sequence of ndarray, bool (N, S, n_i + 1, n_{i+1})
+        ``masks[i]``: exchange masks of layer i.
+    layers : sequence of int
+        Layer widths (L + 1,).
+    threshold : float
+        The selection's loss threshold.
+    seeds : sequence of int
+        The networks' seeds (N,).
+    scaler : mapping of str to ndarray, optional
+        ``x_min``, ``x_max`` (10,), ``y_min``, ``y_max`` (7,), stored if given.
+
+    Returns
+    -------
+    dict of str to ndarray
+        The arrays of :data:`SUMMARY_KEYS`, ``mask{i}`` (packed by :func:`pack_masks`) and, with ``scaler``, the
+        scaler's; one group (``group`` all 0, ``seconds`` (1, S), ``round_start`` (1, S + 1)).
     """
     s = len(sparsity)
     lengths = [c.shape[1] for c in record["curves_val"][:s]]
@@ -444,8 +820,21 @@ def summary_from_states(sparsity: np.ndarray, schedule: Sequence[float], record:
 # ------------------------------------------------------------------------------------------ shipping it
 
 def shipped_pairs(snap: Snapshot, full_networks: Sequence[int] = (0,)) -> list[tuple[int, int]]:
-    """The (network, state) pairs a shipped data set keeps the weights of: every state of ``full_networks``;
-    the dense state, the optimally sparse state and the state nearest :data:`KEEP_SPARSITY` of every network."""
+    """The (network, state) pairs a shipped data set keeps the weights of.
+
+    Parameters
+    ----------
+    snap : Snapshot
+        The snapshot to ship.
+    full_networks : sequence of int
+        Networks whose every state is kept (default network 0).
+
+    Returns
+    -------
+    list of (int, int)
+        Sorted: every state of ``full_networks``; the dense state, the optimally sparse state and the state
+        nearest :data:`KEEP_SPARSITY` of every network.
+    """
     s93 = int(np.argmin(np.abs(snap.sparsities - KEEP_SPARSITY)))
     pairs = {(k, s) for k in full_networks for s in range(snap.n_states)}
     for k in range(snap.n_networks):
@@ -457,14 +846,58 @@ def shipped_pairs(snap: Snapshot, full_networks: Sequence[int] = (0,)) -> list[t
 
 def export(snap: Snapshot, out: Path, provenance: Mapping[str, Any],
            pairs: Sequence[tuple[int, int]] | None = None) -> Path:
-    """Write ``snap`` to ``out`` keeping the weights of ``pairs`` only (default :func:`shipped_pairs`)."""
+    """Write ``snap`` to ``out`` keeping the weights of ``pairs`` only.
+
+    Parameters
+    ----------
+    snap : Snapshot
+        The snapshot; every pair of ``pairs`` must have stored weights.
+    out : pathlib.Path
+        The folder to write (:func:`write`).
+    provenance : mapping
+        Written as ``provenance.json``.
+    pairs : sequence of (int, int), optional
+        (network, state) pairs whose weights to keep; default :func:`shipped_pairs`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`write` raises, or if a pair is out of range.
+    """
     pairs = shipped_pairs(snap) if pairs is None else pairs
     return write(out, snap._a, {p: snap.weights(*p) for p in pairs}, provenance)
 
 
 def merge(snaps: Sequence[Snapshot], provenance: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict]:
-    """Summary arrays and weights of several groups' snapshots as one (groups renumbered in order; curves padded
-    with NaN to the longest group's timeline). Every snapshot must have the same states and layers."""
+    """Summary arrays and weights of several groups' snapshots as one.
+
+    Groups are renumbered in order; curves are padded with NaN to the longest group's timeline. Every snapshot
+    must have the same states and layers.
+
+    Parameters
+    ----------
+    snaps : sequence of Snapshot
+        The groups' snapshots, in order (at least one).
+    provenance : mapping
+        The merged data set's provenance (not used in the result; the caller writes it).
+
+    Returns
+    -------
+    summary : dict of str to ndarray
+        The merged ``summary.npz`` arrays (networks in the order of ``snaps``).
+    weights : dict of (int, int) to list of ndarray
+        {(network, state): exchange-layout weights} of every stored pair, networks renumbered.
+
+    Raises
+    ------
+    ValueError
+        If the snapshots differ in their saved states or layers, or share networks (equal seeds).
+    """
     first = snaps[0]
     for other in snaps[1:]:
         if not (np.array_equal(other.sparsities, first.sparsities) and other.layers == first.layers):
@@ -496,7 +929,14 @@ def merge(snaps: Sequence[Snapshot], provenance: Mapping[str, Any]) -> tuple[dic
 # ------------------------------------------------------------------------------ the reference ensemble
 
 def machine() -> dict[str, Any]:
-    """What a run ran on: processor, cores, torch and its threads, Python, platform."""
+    """What a run ran on: processor, cores, torch and its threads, Python, platform.
+
+    Returns
+    -------
+    dict
+        ``cpu`` (the model name of ``/proc/cpuinfo`` where readable, else ``platform.processor()``), ``cores``,
+        ``torch`` (version), ``torch_threads``, ``python`` (version) and ``platform``.
+    """
     import torch
 
     cpu = platform.processor()
@@ -512,29 +952,53 @@ def machine() -> dict[str, Any]:
 
 
 def train(preset: str, work: Path, overrides: Mapping[str, Any], threads: int | None = None) -> Path:
-    """Train (or resume) the run of ``preset`` (+ ``overrides``) in the folder ``work``, logging one line per
-    round (and every 5000 batches) to standard output; ``work/training.json`` records the parameters, seeds,
-    commit, machine and the wall time of every session that worked on it (``export`` puts it into the shipped
-    data set's provenance). Returns ``work``."""
+    """Train (or resume) the run of ``preset`` (+ ``overrides``) in the folder ``work``.
+
+    Logs one line per round (and every 5000 batches) to standard output; ``work/training.json`` records the
+    parameters, seeds, commit, machine and the wall time of every session that worked on it (``export`` puts it
+    into the shipped data set's provenance).
+
+    Parameters
+    ----------
+    preset : {"ci", "default", "reference", "paper"}
+        The preset whose parameters the run takes.
+    work : pathlib.Path
+        The working folder (created if needed); it holds the run and ``training.json``.
+    overrides : mapping
+        Parameters of :data:`helpers.run.KEY_PARAMS` or ``threshold`` to take instead of the preset's (others
+        are ignored; ``None`` means the preset's value).
+    threads : int, optional
+        Torch's CPU threads; ``None`` or 0 leaves torch's default.
+
+    Returns
+    -------
+    pathlib.Path
+        ``work``.
+
+    Raises
+    ------
+    ValueError
+        Naming a bad parameter, or if ``work`` holds a run of other parameters.
+    """
     import torch
 
-    from helpers import pruning
+    from helpers import run
 
-    names = [n for n in pipeline.SPECS if n not in ("preset", "n_null", "null_model", "null_outputs", "convention")]
+    names = (*run.KEY_PARAMS, "threshold")                 # what determines the run and its selection
     params = pipeline.resolve(preset, **{n: overrides.get(n) for n in names})
-    pruning.validate(params)
+    run.validate(params)
     if threads:
         torch.set_num_threads(int(threads))
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
     prov_path = work / TRAINING
-    kp = dict(pruning.key_params(params), threshold=params["threshold"])
+    kp = dict(run.key_params(params), threshold=params["threshold"])
     if prov_path.exists():
         prov = json.loads(prov_path.read_text())
         if prov["params"] != json.loads(json.dumps(kp)):
             raise ValueError(f"{work} holds a run of other parameters ({prov['params']}); use another folder")
     else:
-        prov = dict(params=kp, preset=preset, commit=git_commit(), code=pipeline.code_version("pruning"),
+        prov = dict(params=kp, preset=preset, commit=git_commit(), code=pipeline.code_version("run"),
                     machine=machine(), sessions=[])
     prov["sessions"].append(dict(started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), commit=git_commit()))
     pipeline.atomic_write_bytes(prov_path, json.dumps(prov, indent=1).encode())
@@ -544,7 +1008,7 @@ def train(preset: str, work: Path, overrides: Mapping[str, Any], threads: int | 
 
     t0 = time.perf_counter()
     with pipeline.build_lock(work):
-        snap = pruning.train_in(params, work, log=log)
+        snap = run.train_in(params, work, log=log)
     prov = json.loads(prov_path.read_text())
     prov["sessions"][-1].update(ended=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                 wall_seconds=round(time.perf_counter() - t0, 1))
@@ -554,20 +1018,105 @@ def train(preset: str, work: Path, overrides: Mapping[str, Any], threads: int | 
     return work
 
 
-def adam_epsilon_effect(dense_checkpoint: Path, sizes: Sequence[int]) -> dict[str, float]:
-    """How much averaging instead of summing the networks' losses would change Adam's step, measured on the Adam
-    state after the dense round (``dense.pt`` of a run).
+def _train_group(preset: str, work: str, overrides: Mapping[str, Any], threads: int) -> str:
+    """One group of :func:`train_groups`, as a task on a worker: :func:`train` with its output silenced."""
+    import contextlib
+    import io
 
-    Dividing every gradient by the ensemble size E scales m̂ by 1/E and √v̂ by 1/E, so the step m̂/(√v̂ + ε)
-    becomes m̂/(√v̂ + Eε): a relative change of (E − 1)ε/(√v̂ + Eε). Returns {str(E): median over all weights
-    of every network} for each E in ``sizes``.
+    with contextlib.redirect_stdout(io.StringIO()):
+        train(preset, Path(work), overrides, threads)
+    return str(work)
+
+
+def train_groups(preset: str, work: Path, overrides: Mapping[str, Any], n_groups: int, *,
+                 scheduler: str | None = None, threads: int = 1, progress: bool = False,
+                 n_workers: int | None = None) -> list[Path]:
+    """Train (or resume) ``n_groups`` groups of networks at once, one task per group on a Dask cluster.
+
+    Group g holds networks ``first_network + g · n_networks`` … of the seed sequence (``n_networks`` each, the
+    preset's or the override's) and is trained by :func:`train` in its own working folder ``work/group-GG``,
+    with one early-stopping decision per round for its networks, exactly as a group trained alone: the groups
+    are independent, so where and in which order they run does not change a number. The folders are working
+    state (checkpoints after every round, so an interrupted or failed group resumes where it stopped); the data
+    set is written once, by :func:`export`, from the finished folders. The workers must see ``work`` and the
+    artifact folder (a shared file system on a cluster of machines).
+
+    Parameters
+    ----------
+    preset : {"ci", "default", "reference", "paper"}
+        The preset whose parameters every group takes.
+    work : pathlib.Path
+        The parent of the groups' working folders (created if needed).
+    overrides : mapping
+        As for :func:`train`; ``first_network`` is the first group's first network.
+    n_groups : int
+        How many groups (≥ 1).
+    scheduler : str or None
+        Where the groups run (:func:`helpers.cluster.client`): ``None`` / ``"local"`` a cluster started by this
+        process (or the one in ``$HELPERS_SCHEDULER``), else a scheduler address.
+    threads : int
+        Torch CPU threads of each group (one per Dask worker thread).
+    progress : bool
+        Show Dask's progress bar and the dashboard's address.
+    n_workers : int or None
+        Workers of a local cluster of its own (``None``: the process's shared one, one worker per core).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The groups' folders, in group order (pass them to ``export --work``).
+
+    Raises
+    ------
+    ValueError
+        Naming a bad parameter, before anything is submitted.
+    Exception
+        The error of a group that failed after its retries (its folder keeps its last checkpoint).
+    """
+    from helpers import cluster, run
+
+    n_groups = Spec(int, 1, 10_000).check("n_groups", n_groups)
+    names = (*run.KEY_PARAMS, "threshold")
+    base = pipeline.resolve(preset, **{n: overrides.get(n) for n in names})
+    run.validate(base)
+    folders = [Path(work) / f"group-{g:02d}" for g in range(n_groups)]
+    cells = [(preset, str(folder), dict(overrides, first_network=base["first_network"] + g * base["n_networks"]),
+              threads) for g, folder in enumerate(folders)]
+    with cluster.client(scheduler, verbose=progress, n_workers=n_workers) as dask:
+        cluster.map_cells(_train_group, cells, client=dask, progress=progress, label="train-group")
+    return folders
+
+
+def adam_epsilon_effect(dense_checkpoint: Path, sizes: Sequence[int]) -> dict[str, float]:
+    """How much averaging instead of summing the networks' losses would change Adam's step.
+
+    It is measured on the Adam state after the dense round (``dense.pt`` of a run). Dividing every gradient by
+    the ensemble size E scales m̂ by 1/E and √v̂ by 1/E, so the step m̂/(√v̂ + ε) becomes m̂/(√v̂ + Eε): a relative
+    change of (E − 1)ε/(√v̂ + Eε).
+
+    Parameters
+    ----------
+    dense_checkpoint : pathlib.Path
+        A run's ``dense.pt`` (:func:`helpers.run.load_checkpoint`).
+    sizes : sequence of int
+        Ensemble sizes E to evaluate.
+
+    Returns
+    -------
+    dict of str to float
+        {str(E): median over all weights of every network of the relative change} for each E in ``sizes``.
+
+    Raises
+    ------
+    helpers.pipeline.ArtifactError
+        If the checkpoint is missing or unreadable.
     """
     import torch
 
     from helpers import ensemble as ens_mod
-    from helpers import pruning
+    from helpers import run
 
-    dense = pruning.load_checkpoint(dense_checkpoint)["ensemble"]
+    dense = run.load_checkpoint(dense_checkpoint)["ensemble"]
     steps = dense["steps"].double()
     n_w = len(dense["weights"])
     roots = []
@@ -580,6 +1129,23 @@ def adam_epsilon_effect(dense_checkpoint: Path, sizes: Sequence[int]) -> dict[st
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line ``python -m helpers.snapshot {train, export}`` (module docstring).
+
+    ``train --preset P --work DIR [--param NAME=VALUE ...] [--threads N]`` trains or resumes a run (:func:`train`);
+    with ``--groups G [--scheduler ADDRESS]`` G groups at once on a Dask cluster (:func:`train_groups`);
+    ``export --work DIR [--work DIR ...] --out OUT`` merges finished runs (one per group, :func:`merge`), measures
+    :func:`adam_epsilon_effect` on the first one's ``dense.pt`` and writes the shipped data set (:func:`export`).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments; ``None``: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status, 0.
+    """
     parser = argparse.ArgumentParser(prog="python -m helpers.snapshot", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     tr = sub.add_parser("train", help="train or resume a run in a working folder")
@@ -587,6 +1153,10 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--work", type=Path, required=True)
     tr.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     tr.add_argument("--threads", type=int, default=None)
+    tr.add_argument("--groups", type=int, default=None, metavar="G",
+                    help="train G groups of n_networks at once on a Dask cluster, in WORK/group-00 … (train_groups)")
+    tr.add_argument("--scheduler", default=None, help="with --groups: a Dask scheduler address (default: a cluster "
+                    "started by this process, or $HELPERS_SCHEDULER)")
     ex = sub.add_parser("export", help="write the shipped data set from finished runs (one per group)")
     ex.add_argument("--work", type=Path, action="append", required=True, help="a finished run's folder")
     ex.add_argument("--out", type=Path, required=True)
@@ -594,7 +1164,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         from helpers.runner import parse_params
 
-        train(args.preset, args.work, parse_params(args.param, args.preset), args.threads)
+        overrides = parse_params(args.param, args.preset)
+        if args.groups is None:
+            train(args.preset, args.work, overrides, args.threads)
+        else:
+            folders = train_groups(args.preset, args.work, overrides, args.groups, scheduler=args.scheduler,
+                                   threads=args.threads or 1, progress=True)
+            print("finished:", " ".join(f"--work {f}" for f in folders))
     else:
         snaps = [load(w) for w in args.work]
         groups = [dict(json.loads((Path(w) / TRAINING).read_text()), run=s.provenance)

@@ -37,7 +37,26 @@ def _imports(path: Path) -> set[str]:
 
 
 def closure(module: str) -> tuple[str, ...]:
-    """``module`` and every helper module it imports, directly or through others, sorted by name."""
+    """``module`` and every helper module it imports, directly or through others, sorted by name.
+
+    Imports anywhere in a module's code count (top level or inside functions); only modules of the helper
+    package (files in :data:`PACKAGE`) are followed.
+
+    Parameters
+    ----------
+    module : str
+        A helper module's name without package or suffix, e.g. ``"stats"``.
+
+    Returns
+    -------
+    tuple of str
+        The module names (``module`` included), sorted.
+
+    Raises
+    ------
+    ValueError
+        If there is no ``module.py`` in :data:`PACKAGE`.
+    """
     seen, todo = set(), [module]
     while todo:
         name = todo.pop()
@@ -62,8 +81,25 @@ def _code_only(tree: ast.AST) -> ast.AST:
 
 
 def digest(paths: Iterable[Path]) -> str:
-    """Hex SHA-256 over the code of the given Python files (name and docstring-free syntax tree of each, in
-    the order given): the same for two versions that differ only in comments, docstrings or formatting."""
+    """Hex SHA-256 over the code of the given Python files, blind to comments, docstrings and formatting.
+
+    Parameters
+    ----------
+    paths : iterable of pathlib.Path or str
+        The Python files, hashed in the order given: the file name and the docstring-free syntax tree of each
+        (module, class and function docstrings removed; the folder is not hashed).
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits: the same for two versions that differ only in comments, docstrings or
+        formatting.
+
+    Raises
+    ------
+    SyntaxError
+        From :func:`ast.parse` for a file that is not valid Python.
+    """
     h = hashlib.sha256()
     for path in paths:
         path = Path(path)
@@ -74,7 +110,20 @@ def digest(paths: Iterable[Path]) -> str:
 
 
 def git_commit(root: Path | None = None) -> dict[str, Any]:
-    """The commit of the working tree (``sha``) and whether tracked files differ from it (``dirty``)."""
+    """The commit of the working tree (``sha``) and whether tracked files differ from it (``dirty``).
+
+    Parameters
+    ----------
+    root : pathlib.Path or None
+        A folder of the working tree; ``None`` for the repository this package lies in.
+
+    Returns
+    -------
+    dict
+        ``{"sha": str, "dirty": bool}``: the full 40-digit commit of ``HEAD``, and whether ``git status`` lists a
+        changed tracked file (untracked files do not count); ``{"sha": None, "dirty": None}`` without git or
+        outside a repository.
+    """
     root = root or PACKAGE.parents[1]
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
@@ -87,9 +136,20 @@ def git_commit(root: Path | None = None) -> dict[str, Any]:
 
 
 def repository_url(root: Path | None = None) -> str | None:
-    """The public address of this repository: ``$BOOK_REPOSITORY`` if set, else the ``origin`` remote when it is an
-    ``https://`` address (an ``ssh`` remote ``git@host:owner/name.git`` becomes ``https://host/owner/name``);
-    ``None`` for a clone of a local folder or without git."""
+    """The public address of this repository: ``$BOOK_REPOSITORY`` if set, else the ``origin`` remote.
+
+    Parameters
+    ----------
+    root : pathlib.Path or None
+        A folder of the working tree whose ``origin`` is asked; ``None`` for the repository this package lies in.
+
+    Returns
+    -------
+    str or None
+        The address when it is an ``https://`` one, without a trailing ``.git`` (an ``ssh`` remote
+        ``git@host:owner/name.git`` becomes ``https://host/owner/name``); ``None`` for a clone of a local folder,
+        without an ``origin`` remote or without git.
+    """
     import os
 
     url = os.environ.get("BOOK_REPOSITORY")

@@ -1,0 +1,92 @@
+"""The ensemble the analysis chapters read (``ensemble_source``): the shipped reference ensemble or a live run.
+
+Chapters 4–8 analyse either the first ``n_analysed`` networks of the reference ensemble shipped in
+``data/reference/`` (:func:`helpers.snapshot.load`) or the train–prune run of their own parameters
+(:func:`helpers.run.run_or_load`); :func:`ensemble` returns it, :func:`dataset` the flights it was trained and
+evaluated on, and :func:`key` what determines it (for the artifact keys of later stages).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from helpers import pipeline, run, snapshot
+from helpers.snapshot import Snapshot
+
+#: Which ensemble the analysis chapters read: the shipped reference ensemble or a run of the chapters' own
+#: parameters.
+SOURCES = ("reference", "live")
+
+
+def ensemble(params: Mapping[str, Any], progress: bool = False) -> Snapshot:
+    """The ensemble the analysis chapters read.
+
+    Parameters
+    ----------
+    params : mapping
+        Resolved chapter parameters: ``ensemble_source`` (``"reference"`` or ``"live"``), ``n_analysed``,
+        ``threshold`` and, for a live run, those of :func:`helpers.run.run_or_load`.
+    progress : bool
+        Show progress bars while a live run trains.
+
+    Returns
+    -------
+    Snapshot
+        The first ``n_analysed`` networks of the reference ensemble, or the live run; optima selected at
+        ``params["threshold"]``.
+    """
+    if pipeline.value(params, "ensemble_source") == "reference":
+        snap = snapshot.load("reference", params["threshold"])
+        return snap.select(range(min(int(pipeline.value(params, "n_analysed")), snap.n_networks)))
+    return run.run_or_load(params, progress=progress)
+
+
+def dataset(params: Mapping[str, Any], split: str, n_rows: int):
+    """The flights of the ensemble :func:`ensemble` returns.
+
+    Parameters
+    ----------
+    params : mapping
+        Resolved chapter parameters (as for :func:`ensemble`).
+    split : {"train", "val", "test"}
+        The split that must hold at least ``n_rows`` rows.
+    n_rows : int
+        How many of its first rows are needed.
+
+    Returns
+    -------
+    helpers.data.Dataset
+        For the reference ensemble regenerated (only the rows needed) and scaled with its shipped scaler; for a
+        live run its whole data set.
+    """
+    from helpers import data as data_mod
+
+    if pipeline.value(params, "ensemble_source") == "reference":
+        snap = snapshot.load("reference")
+        source = snap.provenance["params"]
+        return data_mod.subset(source["n_trajectories"], source["data_seed"], split, n_rows, snap.scaler)
+    return data_mod.load_or_build(params["n_trajectories"], params["data_seed"])
+
+
+def key(params: Mapping[str, Any]) -> dict[str, Any]:
+    """What determines :func:`ensemble`'s result, for the artifact keys of later stages.
+
+    Parameters
+    ----------
+    params : mapping
+        Resolved chapter parameters (as for :func:`ensemble`): ``ensemble_source`` and, for the reference
+        ensemble, ``n_analysed``; for a live run those of :func:`helpers.run.key_params`.
+
+    Returns
+    -------
+    dict
+        JSON-able: for the reference ensemble ``ensemble_source``, the SHA-256 of the reference data set's
+        manifest (``None`` if it has none) and the number of networks taken from it (``n_analysed``); for a live
+        run the run's :func:`helpers.run.key_params`.
+    """
+    if pipeline.value(params, "ensemble_source") == "reference":
+        manifest = snapshot.resolve_path("reference") / snapshot.MANIFEST
+        digest = pipeline.sha256(manifest) if manifest.is_file() else None
+        return {"ensemble_source": "reference", "manifest": digest,
+                "n_analysed": int(pipeline.value(params, "n_analysed"))}
+    return run.key_params(params)
