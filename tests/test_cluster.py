@@ -83,7 +83,7 @@ def test_two_workers_give_the_serial_tables_bit_for_bit(reference, two_workers, 
     # the whole stage, by address: the artifact holds the serial numbers
     address = two_workers.scheduler.address
     out = census.census(dict(params, scheduler=address))
-    assert capsys.readouterr().out.count("Dask dashboard:") == 1
+    assert capsys.readouterr().err.count("Dask dashboard:") == 1
     pd.testing.assert_frame_equal(out["z"], via_csv(z), check_exact=True)
     pd.testing.assert_frame_equal(out["noise"], via_csv(noise), check_exact=True)
     # the scheduler is not part of the key: the default path finds the same artifact
@@ -206,8 +206,8 @@ def test_progress_shows_the_dashboard_once_and_dask_s_bar(store, capsys):
     params = reference_params(n_analysed=1)
     states = analysed.ensemble(params)
     census.compute(states, params, progress=True)
-    out = capsys.readouterr().out
-    assert out.count("Dask dashboard: http") == 1 and "Completed" in out
+    out, err = capsys.readouterr()
+    assert err.count("Dask dashboard: http") == 1 and "Completed" in err and not out   # stderr: not on the page
 
 
 def test_groups_trained_on_two_workers_equal_groups_trained_one_after_the_other(tmp_path, monkeypatch):

@@ -17,7 +17,9 @@ is retried (``retries``); the tasks of a worker that dies are rescheduled by Das
 so results do not depend on how many workers or threads a cluster has.
 
 Nothing is printed unless asked for: the dashboard address (one line) when ``verbose`` is set or an external
-scheduler is used, Dask's progress bar with ``progress=True``. Worker logs below ERROR are silenced.
+scheduler is used, Dask's progress bar with ``progress=True``, both on standard error (in a notebook, where the
+rendered page leaves standard error out; a widget instead where ipywidgets is installed). Worker logs below ERROR
+are silenced.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import logging
 import os
 import re
 import socket
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -252,7 +255,7 @@ def client(scheduler: str | None = None, *, n_workers: int | None = None, verbos
                                   f" ({type(exc).__name__}: {exc})") from None
         try:
             if verbose or address is not None:
-                print(f"Dask dashboard: {dask.dashboard_link}", flush=True)
+                print(f"Dask dashboard: {dask.dashboard_link}", file=sys.stderr, flush=True)
             yield dask
         finally:
             dask.close()
@@ -334,7 +337,9 @@ def map_cells(fn: Callable[..., Any], cells: Iterable[tuple], *, client: Any, co
             futures.append(client.submit(_task, fn, tuple(cell), common, threads, key=(prefix, i),
                                          retries=retries, pure=False))
         if progress and futures:
-            dask_progress(futures, notebook=_in_notebook(), scheduler=client.scheduler.address)
+            widget = _in_notebook()
+            with contextlib.redirect_stdout(sys.stdout if widget else sys.stderr):   # the text bar: stderr
+                dask_progress(futures, notebook=widget, scheduler=client.scheduler.address)
         return client.gather(futures)
     except BaseException:
         with contextlib.suppress(Exception):
