@@ -36,3 +36,12 @@ def test_say_glues_the_formatted_text(monkeypatch):
     assert prose.say("loss", 3.2e-4, ".1e") is None
     prose.say("verdict", "exceeds")
     assert glued == {"loss": ("3.2 × 10⁻⁴", False), "verdict": ("exceeds", False)}
+
+
+def test_percent_and_span_for_the_text():
+    assert prose.percent(0.93) == "93 %" and prose.percent(0.0512, 1) == "5.1 %"
+    assert prose.span([3, 1, 2], "d", "batches") == "1–3 batches"
+    assert prose.span([2.001, 1.999], ".1f") == "2.0"
+    assert prose.span([0.5, 1.5], ".1f", "%") == "0.5–1.5 %"
+    with pytest.raises(ValueError, match="no values"):
+        prose.span([])

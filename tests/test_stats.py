@@ -90,3 +90,10 @@ def test_network_without_edges_gives_missing_z_not_errors():
     for null in nulls.MODELS:
         t = stats.zscores(empty, n_null=3, null=null)
         assert (t["real"] == 0).all() and t["z"].isna().all() and t["sp"].isna().all()
+
+
+def test_a_network_gets_one_seed_whichever_integer_type_indexes_it():
+    assert stats.derive_seed(4, np.int64(3), 0.93) == stats.derive_seed(4, 3, 0.93)
+    assert stats.derive_seed(4, np.uint8(3), 0.93) == stats.derive_seed(4, 3, 0.93)
+    assert stats.derive_seed(4, 3, 0.93) != stats.derive_seed(4, 4, 0.93) != stats.derive_seed(4, 3, 0.92)
+    assert stats.derive_seed(4, "net-3", 0.93) != stats.derive_seed(4, 3, 0.93)

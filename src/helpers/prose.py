@@ -69,6 +69,51 @@ def words(items: Sequence[Any], spec: str = "", conjunction: str = "and") -> str
     return f"{', '.join(parts[:-1])} {conjunction} {parts[-1]}"
 
 
+def percent(fraction: float, digits: int = 0) -> str:
+    """A fraction as a percentage for the text: ``0.93`` → ``"93 %"``.
+
+    Parameters
+    ----------
+    fraction : float
+        The fraction (1 is 100 %).
+    digits : int
+        Digits after the decimal point.
+
+    Returns
+    -------
+    str
+    """
+    return f"{100 * float(fraction):.{int(digits)}f} %"
+
+
+def span(values: Sequence[Any], spec: str = "", unit: str = "") -> str:
+    """The range of ``values`` for the text: ``"lo–hi unit"``, or ``"lo unit"`` when both ends print alike.
+
+    Parameters
+    ----------
+    values : sequence of number
+        At least one value.
+    spec : str
+        Format spec of each end (see :func:`fmt`).
+    unit : str
+        Appended after a space (``"batches"``, ``"%"``); nothing when empty.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is empty.
+    """
+    values = list(values)
+    if not values:
+        raise ValueError("span() of no values")
+    lo, hi = fmt(min(values), spec), fmt(max(values), spec)
+    return (lo if lo == hi else f"{lo}–{hi}") + (f" {unit}" if unit else "")
+
+
 def say(name: str, value: Any, spec: str = "") -> None:
     """Glue ``value`` under ``name`` for ``{glue:text}`name``` in the chapter's markdown, without displaying it.
 

@@ -127,8 +127,9 @@ def derive_seed(seed: int, network, sparsity: float) -> int:
     seed : int
         The master seed, ≥ 0.
     network : any
-        The network's identifier, keyed by its ``repr`` (so ``3`` and ``numpy.int64(3)``, whose reprs differ
-        under NumPy 2, give different seeds).
+        The network's identifier, keyed by its ``repr``; a numpy integer counts as the Python ``int`` of the same
+        value (under NumPy 2 ``repr(numpy.int64(3))`` is ``"np.int64(3)"``, and a network must get one seed
+        whichever integer type indexes it).
     sparsity : float
         The pruning level, rounded to 1e-6 (levels closer than that share a seed).
 
@@ -142,6 +143,8 @@ def derive_seed(seed: int, network, sparsity: float) -> int:
     ValueError
         From :class:`numpy.random.SeedSequence` for a negative ``seed``.
     """
+    if isinstance(network, np.integer):
+        network = int(network)
     key = zlib.crc32(repr(network).encode())
     level = int(round(float(sparsity) * 1_000_000))
     return int(np.random.SeedSequence([int(seed), key, level]).generate_state(1)[0])
