@@ -339,7 +339,7 @@ def map_cells(fn: Callable[..., Any], cells: Iterable[tuple], *, client: Any, co
         if progress and futures:
             widget = _in_notebook()
             with contextlib.redirect_stdout(sys.stdout if widget else sys.stderr):   # the text bar: stderr
-                dask_progress(futures, notebook=widget, scheduler=client.scheduler.address)
+                dask_progress(futures, notebook=widget, scheduler=client.scheduler.address, interval="1s")
         return client.gather(futures)
     except BaseException:
         with contextlib.suppress(Exception):
