@@ -21,6 +21,9 @@ from typing import Any
 
 import numpy as np
 
+#: The largest seed: seeds are 32-bit unsigned integers (numpy.random.SeedSequence entropy, SplitMix64 streams).
+MAX_SEED = 2**32 - 1
+
 
 @dataclass(frozen=True)
 class Spec:

@@ -58,7 +58,7 @@ import numba as nb
 import numpy as np
 
 from . import graph, motifs
-from .checks import Spec
+from .checks import MAX_SEED, Spec
 from .bits import ONE, ZERO, clearbit, getbit, popcount, setbit
 from .motifs import count_into, count_packed
 from .rng import below, new_state, next_u64, sample_state, shuffle
@@ -476,7 +476,7 @@ def _weighted_difference(a, b, n, off):
 
 #: The arguments of the sampling functions.
 ARGUMENTS = {"n": Spec(int, 1, None, doc="number of null networks"), "model": Spec(str, choices=MODELS),
-             "seed": Spec(int, 0, 2**32 - 1), "trades_per_row": Spec(float, 1e-9, None),
+             "seed": Spec(int, 0, MAX_SEED), "trades_per_row": Spec(float, 1e-9, None),
              "burn_in_per_row": Spec(float, 0.0, None), "outputs": Spec(str, choices=OUTPUT_RULES)}
 
 

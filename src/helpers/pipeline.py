@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.checks import Spec, check_schedule  # noqa: F401  (check_schedule: part of this API)
+from helpers.checks import MAX_SEED, Spec, check_schedule  # noqa: F401  (check_schedule: part of this API)
 
 PRESET_NAMES = ("ci", "default", "reference", "paper")
 
@@ -36,10 +36,10 @@ MIN_NULL = 10
 #: Every parameter any chapter accepts, with its allowed values.
 SPECS: dict[str, Spec] = {
     "preset": Spec(str, choices=PRESET_NAMES, doc="named bundle of sizes"),
-    "seed": Spec(int, 0, 2**32 - 1, doc="master seed of the chapter"),
+    "seed": Spec(int, 0, MAX_SEED, doc="master seed of the chapter"),
     "n_trajectories": Spec(int, MIN_TRAJECTORIES, 100_000_000, doc="simulated 20 ms flights; at least "
                            f"{MIN_TRAJECTORIES:,}, the smallest run the chapters are tested at"),
-    "data_seed": Spec(int, 0, 2**32 - 1, doc="seed of the sampled flight conditions and the split"),
+    "data_seed": Spec(int, 0, MAX_SEED, doc="seed of the sampled flight conditions and the split"),
     "n_networks": Spec(int, 1, 1_000, doc="ensemble size"),
     "threshold": Spec(float, 1e-9, 1.0, doc="validation loss below which a pruned state counts as good"),
     "schedule": Spec(tuple, rule=check_schedule, doc="cumulative sparsity targets of the pruning rounds"),

@@ -951,6 +951,34 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "platform": platform.platform()}
 
 
+def run_params(preset: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The validated parameters of a run of ``preset``: what determines it and its selection.
+
+    Parameters
+    ----------
+    preset : {"ci", "default", "reference", "paper"}
+        The preset whose values the run takes.
+    overrides : mapping
+        Values of :data:`helpers.run.KEY_PARAMS` or ``threshold`` to take instead (others are ignored; ``None``
+        means the preset's value).
+
+    Returns
+    -------
+    dict
+        The resolved parameters (:func:`helpers.pipeline.resolve`), checked by :func:`helpers.run.validate`.
+
+    Raises
+    ------
+    ValueError
+        Naming a bad parameter.
+    """
+    from helpers import run
+
+    params = pipeline.resolve(preset, **{n: overrides.get(n) for n in (*run.KEY_PARAMS, "threshold")})
+    run.validate(params)
+    return params
+
+
 def train(preset: str, work: Path, overrides: Mapping[str, Any], threads: int | None = None) -> Path:
     """Train (or resume) the run of ``preset`` (+ ``overrides``) in the folder ``work``.
 
@@ -984,9 +1012,7 @@ def train(preset: str, work: Path, overrides: Mapping[str, Any], threads: int | 
 
     from helpers import run
 
-    names = (*run.KEY_PARAMS, "threshold")                 # what determines the run and its selection
-    params = pipeline.resolve(preset, **{n: overrides.get(n) for n in names})
-    run.validate(params)
+    params = run_params(preset, overrides)
     if threads:
         torch.set_num_threads(int(threads))
     work = Path(work)
@@ -1073,12 +1099,10 @@ def train_groups(preset: str, work: Path, overrides: Mapping[str, Any], n_groups
     Exception
         The error of a group that failed after its retries (its folder keeps its last checkpoint).
     """
-    from helpers import cluster, run
+    from helpers import cluster
 
     n_groups = Spec(int, 1, 10_000).check("n_groups", n_groups)
-    names = (*run.KEY_PARAMS, "threshold")
-    base = pipeline.resolve(preset, **{n: overrides.get(n) for n in names})
-    run.validate(base)
+    base = run_params(preset, overrides)
     folders = [Path(work) / f"group-{g:02d}" for g in range(n_groups)]
     cells = [(preset, str(folder), dict(overrides, first_network=base["first_network"] + g * base["n_networks"]),
               threads) for g, folder in enumerate(folders)]

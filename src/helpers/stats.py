@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import graph, motifs, nulls
-from .checks import Spec
+from .checks import MAX_SEED, Spec
 
 COLUMNS = ("real", "null_mean", "null_sd", "z", "sp")
 
@@ -56,7 +56,7 @@ def table(real: np.ndarray, null: np.ndarray) -> pd.DataFrame:
 #: The arguments every Z-score function takes.
 N_NULL = Spec(int, 2, None, doc="the sample sd needs two null networks")
 NULL = Spec(str, choices=nulls.MODELS)
-SEED = Spec(int, 0, 2**32 - 1)
+SEED = Spec(int, 0, MAX_SEED)
 CONVENTION = Spec(str, choices=motifs.CONVENTIONS)
 
 
