@@ -25,9 +25,23 @@ than 1000 have been recorded (first check after batch 1100), :func:`stop_rule` i
   forward pass (outputs discarded, no update), so a round costs E × (its longest member's batches);
 - ``stopping=None``: the round runs to its cap.
 
-Deviation (documented in the training chapter): the original's validation batches did not wrap round the
-validation split — past its end (batch 12,500 of a 1.6 M-flight split) the loss was the mean of an empty slice,
-NaN, and the rule could no longer fire — while here they wrap, so the rule keeps deciding.
+Three details of the original's training are options (chapter 4 measures what each does to the outcome); their
+defaults are this book's choices, the alternative is what ``step1_train.py`` did:
+
+- ``loss_networks`` (default 1): the loss minimised is Σ_e loss_e / ``loss_networks``. The original minimised
+  ``jnp.mean`` over its networks *and* rows, i.e. Σ_e loss_e / E with E = 400 networks trained together, so each
+  network's gradient was scaled by 1/400, which changes Adam's step through ε (ε weighs 400 times more against
+  the gradient). Set it to 400 to train as the original's 400 networks were.
+- ``validation`` (default ``"wrap"``): validation mini-batch k is batch k mod (validation batches). The original
+  took batch k of the validation split without wrapping; past its end (batch 12,500 of a 1.6 M-flight split)
+  the loss was the mean of an empty slice, NaN, so the rule could no longer fire and the round ran to its cap
+  (``"exhaust"``: the validation loss is NaN from that batch on, and so is the rule's ratio).
+- ``pruned_state`` (an :class:`Ensemble` attribute, default ``"zero"``): a prune sets the pruned weights, biases
+  and their Adam moments to exactly 0 and nothing pruned returns. The original multiplied the weights by the
+  mask in the forward pass but left the raw values and Adam's moments running (a pruned entry's gradient is 0,
+  but its decaying first moment keeps moving it), and its rule compared the *raw* magnitudes with the cutoff of
+  the masked ones, so a pruned weight that drifted above the cutoff came back (``"keep"``;
+  :func:`helpers.pruning.prune_network`).
 """
 from __future__ import annotations
 
@@ -49,6 +63,11 @@ STOP_START, STOP_EVERY, STOP_WINDOW, STOP_RATIO = 1000, 100, 500, 1.01
 STOPPING_MODES = ("group", "network")
 #: Where an ensemble is trained.
 DEVICES = ("cpu", "cuda")
+#: Validation mini-batches past the end of the validation split: wrap round it (ours) or give NaN (the original's).
+VALIDATION_MODES = ("wrap", "exhaust")
+#: What a prune does to the pruned entries: zero them and their Adam moments (ours), or keep them running under the
+#: mask (the original's, which lets a pruned weight return).
+PRUNED_STATES = ("zero", "keep")
 
 
 # ------------------------------------------------------------------------------------------ stopping rule
@@ -99,6 +118,9 @@ class Ensemble:
         Adam's first and second moments, one per parameter tensor (weights first, then biases).
     steps : torch.Tensor, int64 (E,)
         Adam step count of each network (networks stopped early take fewer steps).
+    pruned_state : {"zero", "keep"}
+        What a prune does to the pruned entries (module docstring): ``"zero"`` holds them at exactly 0 with zero
+        moments; ``"keep"`` leaves their raw values and moments running, masked in the forward pass.
     """
 
     weights: list[torch.Tensor]
@@ -108,6 +130,7 @@ class Ensemble:
     m: list[torch.Tensor] = field(default_factory=list)
     v: list[torch.Tensor] = field(default_factory=list)
     steps: torch.Tensor | None = None
+    pruned_state: str = "zero"
 
     @property
     def n_networks(self) -> int:
@@ -146,11 +169,13 @@ class Ensemble:
         -------
         dict
             ``weights``, ``biases``, ``wmasks``, ``bmasks``, ``m``, ``v`` (lists of float32 CPU tensors) and
-            ``steps`` (int64 CPU tensor (E,)), detached clones; :meth:`from_state_dict` restores it.
+            ``steps`` (int64 CPU tensor (E,)), detached clones, and ``pruned_state`` (str); :meth:`from_state_dict`
+            restores it.
         """
         cpu = lambda ts: [t.detach().cpu().clone() for t in ts]  # noqa: E731
         return dict(weights=cpu(self.weights), biases=cpu(self.biases), wmasks=cpu(self.wmasks),
-                    bmasks=cpu(self.bmasks), m=cpu(self.m), v=cpu(self.v), steps=self.steps.cpu().clone())
+                    bmasks=cpu(self.bmasks), m=cpu(self.m), v=cpu(self.v), steps=self.steps.cpu().clone(),
+                    pruned_state=self.pruned_state)
 
     @classmethod
     def from_state_dict(cls, state: dict, device: str | torch.device = "cpu") -> "Ensemble":
@@ -159,8 +184,8 @@ class Ensemble:
         Parameters
         ----------
         state : dict
-            As :meth:`state_dict` returns: ``weights``, ``biases``, ``wmasks``, ``bmasks``, ``m``, ``v`` and
-            ``steps``.
+            As :meth:`state_dict` returns: ``weights``, ``biases``, ``wmasks``, ``bmasks``, ``m``, ``v``,
+            ``steps`` and (optional, default ``"zero"``) ``pruned_state``.
         device : str or torch.device
             Where to put the tensors (``"cpu"`` or ``"cuda"``); not checked here.
 
@@ -172,7 +197,7 @@ class Ensemble:
         to = lambda ts: [t.to(device).clone() for t in ts]  # noqa: E731
         return cls(weights=to(state["weights"]), biases=to(state["biases"]), wmasks=to(state["wmasks"]),
                    bmasks=to(state["bmasks"]), m=to(state["m"]), v=to(state["v"]),
-                   steps=state["steps"].to(device).clone())
+                   steps=state["steps"].to(device).clone(), pruned_state=state.get("pruned_state", "zero"))
 
 
 def check_device(device: str) -> torch.device:
@@ -199,7 +224,50 @@ def check_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def init_ensemble(seeds: Sequence[int], device: str = "cpu", layers: Sequence[int] = LAYERS) -> Ensemble:
+def check_pruned_state(pruned_state: str) -> str:
+    """What a prune does to the pruned entries, checked.
+
+    Parameters
+    ----------
+    pruned_state : {"zero", "keep"}
+        One of :data:`PRUNED_STATES` (module docstring).
+
+    Returns
+    -------
+    str
+        ``pruned_state`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter ``pruned_state`` for anything else.
+    """
+    return Spec(str, choices=PRUNED_STATES).check("pruned_state", pruned_state)
+
+
+def check_validation(validation: str) -> str:
+    """How validation mini-batches past the end of the validation split are taken, checked.
+
+    Parameters
+    ----------
+    validation : {"wrap", "exhaust"}
+        One of :data:`VALIDATION_MODES` (module docstring).
+
+    Returns
+    -------
+    str
+        ``validation`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter ``validation`` for anything else.
+    """
+    return Spec(str, choices=VALIDATION_MODES).check("validation", validation)
+
+
+def init_ensemble(seeds: Sequence[int], device: str = "cpu", layers: Sequence[int] = LAYERS,
+                  pruned_state: str = "zero") -> Ensemble:
     """E fresh networks: member e draws its weights ~ N(0, 0.2²) from ``torch.Generator`` seeded ``seeds[e]``.
 
     The weights are drawn on the CPU, so the init is the same on every device; biases are 0, masks all ones,
@@ -213,6 +281,8 @@ def init_ensemble(seeds: Sequence[int], device: str = "cpu", layers: Sequence[in
         Where the tensors live (:func:`check_device`).
     layers : sequence of int
         Layer widths n_0, …, n_L (default :data:`LAYERS`, 10-400-400-400-16-7).
+    pruned_state : {"zero", "keep"}
+        What later prunes do to the pruned entries (:class:`Ensemble`).
 
     Returns
     -------
@@ -222,8 +292,10 @@ def init_ensemble(seeds: Sequence[int], device: str = "cpu", layers: Sequence[in
     Raises
     ------
     ValueError
-        If ``seeds`` is empty or not distinct, or ``device`` is invalid or unavailable.
+        If ``seeds`` is empty or not distinct, or ``device`` or ``pruned_state`` is invalid (or the device
+        unavailable).
     """
+    check_pruned_state(pruned_state)
     seeds = [int(s) for s in seeds]
     if len(seeds) < 1:
         raise ValueError("parameter 'n_networks' must be ≥ 1 (got an empty seed list)")
@@ -239,7 +311,8 @@ def init_ensemble(seeds: Sequence[int], device: str = "cpu", layers: Sequence[in
             w[e] = torch.randn(w.shape[1:], generator=gen) * INIT_STD
     weights = [w.to(dev) for w in weights]
     biases = [torch.zeros(len(seeds), 1, n, device=dev) for n in layers[1:]]
-    ens = Ensemble(weights, biases, [torch.ones_like(w) for w in weights], [torch.ones_like(b) for b in biases])
+    ens = Ensemble(weights, biases, [torch.ones_like(w) for w in weights], [torch.ones_like(b) for b in biases],
+                   pruned_state=pruned_state)
     ens.m = [torch.zeros_like(p) for p in ens.params()]
     ens.v = [torch.zeros_like(p) for p in ens.params()]
     ens.steps = torch.zeros(len(seeds), dtype=torch.int64, device=dev)
@@ -502,9 +575,12 @@ def closed_loop_errors(outputs: np.ndarray, dataset, split: str = "test") -> np.
 # --------------------------------------------------------------------------------------------- masking
 
 def set_masks(ens: Ensemble, wmasks: Sequence[torch.Tensor], bmasks: Sequence[torch.Tensor]) -> None:
-    """Install new masks in place and zero the pruned weights, biases and their Adam moments.
+    """Install new masks in place; with ``ens.pruned_state == "zero"`` also zero the pruned weights, biases and
+    their Adam moments.
 
-    Masks may only shrink (a 0 stays 0), so nothing pruned can come back.
+    With ``"zero"`` masks may only shrink (a 0 stays 0), so nothing pruned can come back. With ``"keep"`` (the
+    original's) the raw values and moments of pruned entries are left as they are, and a new mask may revive an
+    entry (the original's rule does so when a pruned weight's raw magnitude drifted above the cutoff).
 
     Parameters
     ----------
@@ -518,13 +594,17 @@ def set_masks(ens: Ensemble, wmasks: Sequence[torch.Tensor], bmasks: Sequence[to
     Raises
     ------
     ValueError
-        If a new mask would revive a pruned parameter (a 1 where the old mask has a 0).
+        If, with ``pruned_state == "zero"``, a new mask would revive a pruned parameter (a 1 where the old mask has
+        a 0).
     """
+    keep = ens.pruned_state == "keep"
     for i, (old, new) in enumerate(zip(ens.masks(), list(wmasks) + list(bmasks))):
         new = torch.as_tensor(new, dtype=old.dtype, device=old.device).reshape(old.shape)
-        if bool(((new != 0) & (old == 0)).any()):
+        if not keep and bool(((new != 0) & (old == 0)).any()):
             raise ValueError(f"mask {i} would revive pruned parameters; masks may only lose entries")
         old.copy_(new)
+    if keep:
+        return
     with torch.no_grad():
         for p, mk, m, v in zip(ens.params(), ens.masks(), ens.m, ens.v):
             p.mul_(mk)
@@ -553,29 +633,35 @@ class RoundResult:
     val_loss: np.ndarray
 
 
-def _loss_and_grads(ens: Ensemble, x: torch.Tensor, y: torch.Tensor, n_train: int
+def _loss_and_grads(ens: Ensemble, x: torch.Tensor, y: torch.Tensor, n_train: int, loss_networks: int = 1
                     ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
     """Forward pass of rows ``x`` (B, n_0) through every network, and back-propagation of the per-network MSE of
     the first ``n_train`` rows against ``y`` (n_train, 7) only.
 
     Returns ``(loss, out_rest, grads)``: loss (E,) on the training rows; the outputs (E, B − n_train, 7) of the
     remaining rows (the step's validation mini-batch rides along in the same products: the weights are the
-    same, so its loss is what a separate forward pass would give); gradients of Σ_e loss_e in
-    :meth:`Ensemble.params` order. The backward pass is written out (dL/dW_i = h_iᵀ δ_i ⊙ mask_i,
-    δ_{i−1} = (δ_i W_iᵀ) ⊙ (1 − h_i²) for tanh), which is the gradient of the masked forward pass of
-    :func:`forward`: pruned weights and biases are held at exactly 0, so W ⊙ mask = W, and the mask's
-    derivative multiplies the gradient.
+    same, so its loss is what a separate forward pass would give); gradients of Σ_e loss_e / ``loss_networks``
+    in :meth:`Ensemble.params` order. The backward pass is written out (dL/dW_i = h_iᵀ δ_i ⊙ mask_i,
+    δ_{i−1} = (δ_i (W_i ⊙ mask_i)ᵀ) ⊙ (1 − h_i²) for tanh), which is the gradient of the masked forward pass of
+    :func:`forward`. With ``pruned_state == "zero"`` pruned weights and biases are held at exactly 0, so
+    W ⊙ mask = W and the products skip the mask; with ``"keep"`` their raw values are not 0 and the mask is
+    applied.
     """
     e = ens.n_networks
+    if ens.pruned_state == "keep":
+        ws = [w * m for w, m in zip(ens.weights, ens.wmasks)]
+        bs = [b * m for b, m in zip(ens.biases, ens.bmasks)]
+    else:
+        ws, bs = ens.weights, ens.biases
     h = x.expand(e, *x.shape)
     hs = []                                                    # input of each layer, (E, B, n_i)
-    last = len(ens.weights) - 1
-    for i, (w, b) in enumerate(zip(ens.weights, ens.biases)):
+    last = len(ws) - 1
+    for i, (w, b) in enumerate(zip(ws, bs)):
         hs.append(h)
         h = _layer(h, w, b, i < last)
     diff = h[:, :n_train] - y                                  # (E, n_train, 7)
     loss = diff.square().mean(dim=(1, 2))
-    delta = diff * (2.0 / diff[0].numel())
+    delta = diff * (2.0 / (diff[0].numel() * loss_networks))
     gw: list[torch.Tensor] = [None] * len(ens.weights)         # type: ignore[list-item]
     gb: list[torch.Tensor] = [None] * len(ens.weights)         # type: ignore[list-item]
     for i in range(last, -1, -1):
@@ -583,7 +669,7 @@ def _loss_and_grads(ens: Ensemble, x: torch.Tensor, y: torch.Tensor, n_train: in
         gw[i] = torch.bmm(inp.transpose(1, 2), delta).mul_(ens.wmasks[i])
         gb[i] = delta.sum(dim=1, keepdim=True).mul_(ens.bmasks[i])
         if i > 0:
-            delta = torch.bmm(delta, ens.weights[i].transpose(1, 2))
+            delta = torch.bmm(delta, ws[i].transpose(1, 2))
             delta.addcmul_(delta * inp, inp, value=-1.0)                # δ ⊙ (1 − h²)
     return loss, h[:, n_train:], gw + gb
 
@@ -635,7 +721,8 @@ def check_stopping(stopping: str | None) -> str | None:
 
 def train_round(ens: Ensemble, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
                 max_batches: int, batch_size: int = BATCH, stopping: str | None = "group",
-                progress: Callable[[int], None] | None = None) -> RoundResult:
+                progress: Callable[[int], None] | None = None, loss_networks: int = 1,
+                validation: str = "wrap") -> RoundResult:
     """Train every network for one round (see module docstring) in place and return its record.
 
     Parameters
@@ -658,6 +745,10 @@ def train_round(ens: Ensemble, x_train: np.ndarray, y_train: np.ndarray, x_val: 
         Early stopping (module docstring).
     progress : callable, optional
         Callback receiving the batch count every 100 batches.
+    loss_networks : int
+        The summed per-network losses are divided by this (≥ 1; the original's 400, module docstring).
+    validation : {"wrap", "exhaust"}
+        Validation mini-batches past the end of the split: wrap round it, or NaN (module docstring).
 
     Returns
     -------
@@ -667,11 +758,13 @@ def train_round(ens: Ensemble, x_train: np.ndarray, y_train: np.ndarray, x_val: 
     Raises
     ------
     ValueError
-        If ``max_batches`` < 1, ``stopping`` is invalid, or the training or validation data hold less than one
-        full batch.
+        If ``max_batches`` or ``loss_networks`` < 1, ``stopping`` or ``validation`` is invalid, or the training or
+        validation data hold less than one full batch.
     """
     Spec(int, 1, None).check("max_batches", max_batches)
+    Spec(int, 1, None).check("loss_networks", loss_networks)
     check_stopping(stopping)
+    check_validation(validation)
     dev = ens.device
     xt = torch.as_tensor(np.asarray(x_train, dtype=np.float32))
     yt = torch.as_tensor(np.asarray(y_train, dtype=np.float32))
@@ -697,11 +790,17 @@ def train_round(ens: Ensemble, x_train: np.ndarray, y_train: np.ndarray, x_val: 
     with torch.no_grad():
         for k in range(max_batches):
             j, jv = k % n_train, k % n_val
-            xb = torch.cat([xt[j * batch_size:(j + 1) * batch_size], xv[jv * batch_size:(jv + 1) * batch_size]])
             yb = yt[j * batch_size:(j + 1) * batch_size]
-            # validation batch k rides along in the products of training batch k, before the update
-            loss, out_val, grads = _loss_and_grads(ens, xb, yb, batch_size)
-            val_loss = ((out_val - yv[jv * batch_size:(jv + 1) * batch_size]) ** 2).mean(dim=(1, 2))
+            if validation == "exhaust" and k >= n_val:            # the original's empty slice: NaN
+                loss, _, grads = _loss_and_grads(ens, xt[j * batch_size:(j + 1) * batch_size], yb, batch_size,
+                                                 loss_networks)
+                val_loss = torch.full_like(loss, float("nan"))
+            else:
+                # validation batch k rides along in the products of training batch k, before the update
+                xb = torch.cat([xt[j * batch_size:(j + 1) * batch_size],
+                                xv[jv * batch_size:(jv + 1) * batch_size]])
+                loss, out_val, grads = _loss_and_grads(ens, xb, yb, batch_size, loss_networks)
+                val_loss = ((out_val - yv[jv * batch_size:(jv + 1) * batch_size]) ** 2).mean(dim=(1, 2))
             val_dev[:, k] = torch.where(active, val_loss, nan)
             train_dev[:, k] = torch.where(active, loss, nan)
             _adam_step(ens, grads, active, nets)
@@ -724,5 +823,5 @@ def train_round(ens: Ensemble, x_train: np.ndarray, y_train: np.ndarray, x_val: 
                         break
     val_hist = val_dev[:, :n_done].cpu().numpy()
     train_hist = train_dev[:, :n_done].cpu().numpy()
-    batches = (~np.isnan(val_hist)).sum(axis=1).astype(np.int64)
+    batches = (~np.isnan(train_hist)).sum(axis=1).astype(np.int64)
     return RoundResult(batches=batches, train_loss=train_hist, val_loss=val_hist)

@@ -65,6 +65,12 @@ SPECS: dict[str, Spec] = {
     "convention": Spec(str, owner="motifs.CONVENTIONS", doc="how chains and 3rd-order converging count"),
     "threads": Spec(int, 1, 256, doc="CPU threads torch uses in a chapter (1 at ci: the committed outputs are "
                     "reproducible bit for bit)"),
+    "loss_networks": Spec(int, 1, 1_000_000, doc="the networks' summed training loss is divided by this (1: each "
+                          "network gets its own gradient; the original's 400: its mean over 400 networks)"),
+    "validation": Spec(str, owner="ensemble.VALIDATION_MODES", doc="validation batches past the end of the split: "
+                       "'wrap' round it, or 'exhaust' (NaN, so early stopping no longer fires: the original's)"),
+    "pruned_state": Spec(str, owner="ensemble.PRUNED_STATES", doc="pruned weights: 'zero' (with their optimiser "
+                         "state, never back) or 'keep' (left running under the mask, revivable: the original's)"),
     "network": Spec(int, 0, 999_999, doc="which network of the analysed ensemble chapters 5 and 6 show; it "
                     "must exist in that ensemble"),
     "scheduler": Spec(str, doc="where the motif census runs: 'local' (a Dask cluster the chapter starts itself, "
@@ -80,7 +86,7 @@ PAPER_SCHEDULE = (0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.90, 0.91, 0.
 #: ``paper`` is the original study's scale.
 _COMMON = dict(seed=0, data_seed=0, threshold=1e-3, schedule=PAPER_SCHEDULE, bias_pruning="original",
                stopping="group", first_network=0, null_model="paper", null_outputs="live", convention="paper",
-               network=0, threads=2, scheduler="local")
+               network=0, threads=2, scheduler="local", loss_networks=1, validation="wrap", pruned_state="zero")
 PRESETS: dict[str, dict[str, Any]] = {
     "ci": dict(_COMMON, threads=1, n_trajectories=20_000, n_networks=2, device="cpu", max_batches=100,
                max_batches_dense=600, n_eval=200_000, n_null=100, ensemble_source="reference", n_analysed=3),

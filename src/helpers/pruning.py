@@ -13,6 +13,15 @@ Bias pruning (defect B3 of the original, chapter 8):
   pruned in the first rounds.
 - ``corrected`` — biases are never pruned (bias masks stay all ones): the schedule's sparsity refers to weights
   only, as in standard magnitude pruning (Han et al. 2015).
+
+What happens to a pruned entry afterwards (``pruned_state``, :class:`helpers.ensemble.Ensemble`):
+
+- ``zero`` (ours) — it is set to 0 with its Adam moments, ranks below every kept weight at the next prune
+  (:func:`prune_layerwise`) and never returns.
+- ``keep`` (the original's, :func:`prune_layerwise_raw`) — its raw value keeps moving under Adam's decaying
+  moments; the next prune takes the cutoff c = sort(|W ⊙ M|)[int(s · n)] of the *masked* magnitudes and keeps
+  every weight whose *raw* magnitude exceeds it, |W| > c, so a pruned weight that drifted above c returns, and
+  the bias rule compares raw |b| with c without looking at the old bias mask.
 """
 from __future__ import annotations
 
@@ -146,9 +155,57 @@ def prune_layerwise(weights: Sequence[np.ndarray], masks: Sequence[np.ndarray], 
     return out
 
 
+def prune_layerwise_raw(weights: Sequence[np.ndarray], masks: Sequence[np.ndarray], sparsity: float
+                        ) -> tuple[list[np.ndarray], list[float]]:
+    """The original's layer-wise rule on raw weights (``pruned_state = "keep"``, module docstring).
+
+    Per layer of n weights: c = sort(|W ⊙ M|)[int(sparsity · n)] and the new mask is |W| > c, with W the *raw*
+    weights (pruned entries keep whatever value Adam left them), exactly as ``step1_train.py`` of
+    ``oliviatessa/MothPruning`` wrote it. Without ties and drift this prunes int(sparsity · n) + 1 weights, as
+    :func:`prune_layerwise` does; a pruned weight whose raw magnitude exceeds c comes back.
+
+    Parameters
+    ----------
+    weights : sequence of array_like, float (n_i, n_{i+1})
+        One network's raw weight matrices (compared as float64).
+    masks : sequence of array_like, bool (n_i, n_{i+1})
+        The current weight masks, same shapes (True = kept).
+    sparsity : float
+        Cumulative sparsity target in [0, 1).
+
+    Returns
+    -------
+    masks : list of ndarray, bool (n_i, n_{i+1})
+        The new weight masks.
+    cutoffs : list of float
+        Each layer's cutoff c (the bias rule of ``"original"`` compares with it).
+
+    Raises
+    ------
+    ValueError
+        If ``sparsity`` is not in [0, 1) or a mask's shape differs from its weight's.
+    """
+    if not (0.0 <= float(sparsity) < 1.0):
+        raise ValueError(f"sparsity = {sparsity!r} is invalid: it must be in [0, 1)")
+    out, cutoffs = [], []
+    for i, (w, m) in enumerate(zip(weights, masks)):
+        w = np.asarray(w, dtype=np.float64)
+        m = np.asarray(m, dtype=bool)
+        if w.shape != m.shape:
+            raise ValueError(f"layer {i}: weight shape {w.shape} != mask shape {m.shape}")
+        if float(sparsity) == 0.0:
+            out.append(np.ones(w.shape, dtype=bool))
+            cutoffs.append(-np.inf)
+            continue
+        cutoff = float(np.sort(np.abs(w * m), axis=None)[int(float(sparsity) * w.size)])
+        out.append(np.abs(w) > cutoff)
+        cutoffs.append(cutoff)
+    return out, cutoffs
+
+
 def prune_network(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], wmasks: Sequence[np.ndarray],
-                  bmasks: Sequence[np.ndarray], sparsity: float, bias_pruning: str = "original"
-                  ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+                  bmasks: Sequence[np.ndarray], sparsity: float, bias_pruning: str = "original",
+                  pruned_state: str = "zero") -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Prune one network: weight masks by :func:`prune_layerwise`, bias masks by ``bias_pruning`` (module doc).
 
     Parameters
@@ -166,6 +223,10 @@ def prune_network(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], w
     bias_pruning : {"original", "corrected"}
         ``"original"``: a bias is kept only if it was kept and its magnitude exceeds the largest pruned weight
         magnitude of its layer; ``"corrected"``: bias masks are returned unchanged (module doc).
+    pruned_state : {"zero", "keep"}
+        ``"zero"``: :func:`prune_layerwise` (pruned entries are 0 and stay pruned); ``"keep"``: the original's
+        rule on raw values, :func:`prune_layerwise_raw`, and a bias is kept iff its raw magnitude exceeds the
+        layer's cutoff (module doc).
 
     Returns
     -------
@@ -180,6 +241,12 @@ def prune_network(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], w
         If ``bias_pruning`` is not one of :data:`BIAS_MODES`, or as :func:`prune_layerwise` raises.
     """
     check_bias_pruning(bias_pruning)
+    ens_mod.check_pruned_state(pruned_state)
+    if pruned_state == "keep":
+        new_w, cutoffs = prune_layerwise_raw(weights, wmasks, sparsity)
+        if bias_pruning == "corrected":
+            return new_w, [np.asarray(mb, dtype=bool).copy() for mb in bmasks]
+        return new_w, [np.abs(np.asarray(b, dtype=np.float64)) > c for b, c in zip(biases, cutoffs)]
     new_w = prune_layerwise(weights, wmasks, sparsity)
     new_b = []
     for w, b, mw, mb in zip(weights, biases, new_w, bmasks):
@@ -196,8 +263,9 @@ def prune_network(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], w
 def prune_ensemble(ens: ens_mod.Ensemble, sparsity: float, bias_pruning: str = "original") -> None:
     """Prune every network of ``ens`` in place to ``sparsity`` (masks, weights and Adam moments).
 
-    Each network is pruned by :func:`prune_network` and the new masks installed by
-    :func:`helpers.ensemble.set_masks`, which zeroes the pruned weights, biases and their Adam moments.
+    Each network is pruned by :func:`prune_network` (with the ensemble's ``pruned_state``) and the new masks
+    installed by :func:`helpers.ensemble.set_masks`, which (``pruned_state = "zero"``) zeroes the pruned weights,
+    biases and their Adam moments.
 
     Parameters
     ----------
@@ -220,7 +288,7 @@ def prune_ensemble(ens: ens_mod.Ensemble, sparsity: float, bias_pruning: str = "
         b = [t[e, 0].cpu().numpy() for t in ens.biases]
         mw = [t[e].cpu().numpy() > 0 for t in ens.wmasks]
         mb = [t[e, 0].cpu().numpy() > 0 for t in ens.bmasks]
-        nw, nb = prune_network(w, b, mw, mb, sparsity, bias_pruning)
+        nw, nb = prune_network(w, b, mw, mb, sparsity, bias_pruning, ens.pruned_state)
         for i in range(len(w)):
             wm_new[i][e] = nw[i]
             bm_new[i][e, 0] = nb[i]

@@ -43,7 +43,13 @@ from helpers.snapshot import Snapshot
 
 #: Parameters that determine the pruning run (the threshold only selects among its saved states).
 KEY_PARAMS = ("seed", "n_networks", "n_trajectories", "data_seed", "schedule", "bias_pruning", "device",
-              "max_batches", "max_batches_dense", "stopping", "n_eval", "first_network")
+              "max_batches", "max_batches_dense", "stopping", "n_eval", "first_network", "loss_networks",
+              "validation", "pruned_state")
+
+#: The training options in which the original's code differs from this book's defaults
+#: (:mod:`helpers.ensemble`), with the values the original had; a run keyed without them (the shipped
+#: reference ensemble's provenance predates them) had the defaults.
+TRAINING_OPTIONS = {"loss_networks": (1, 400), "validation": ("wrap", "exhaust"), "pruned_state": ("zero", "keep")}
 
 #: Size of the training-set slices on which the original selected the optimal state (B4): saved state i was
 #: evaluated on training rows i·1024 … (i+1)·1024 − 1 (``step2_pruneEval.py`` indexes its slice by the state).
@@ -151,7 +157,8 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
                 on_round: Callable[[int], None] | None = None, progress: bool = False,
                 rounds: int | None = None, dense_from: Path | None = None, stopping: str = "group",
                 n_eval: int | None = None, log: Callable[[str], None] | None = None,
-                provenance: Mapping[str, Any] | None = None) -> Snapshot:
+                provenance: Mapping[str, Any] | None = None, loss_networks: int = 1, validation: str = "wrap",
+                pruned_state: str = "zero") -> Snapshot:
     """Run (or resume) the iterative pruning loop in ``directory`` and return the summary of :func:`load_states`.
 
     A checkpoint is written atomically after every round; a call on a directory holding one resumes after
@@ -207,6 +214,14 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
         batches.
     provenance : mapping, optional
         The run's parameters, recorded as ``params`` in the snapshot's provenance.
+    loss_networks : int
+        The networks' summed loss is divided by this, ≥ 1 (the original's 400; :mod:`helpers.ensemble`).
+    validation : {"wrap", "exhaust"}
+        Validation mini-batches past the end of the split wrap, or are NaN as in the original
+        (:mod:`helpers.ensemble`).
+    pruned_state : {"zero", "keep"}
+        Pruned entries zeroed and never back (ours), or left running under the mask and revivable (the
+        original's; :mod:`helpers.pruning`).
 
     Returns
     -------
@@ -233,6 +248,9 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
     if ens_mod.check_stopping(stopping) is None:
         raise ValueError("parameter 'stopping' must be 'group' or 'network' for a pruning run")
     dev = ens_mod.check_device(device)
+    Spec(int, 1, None).check("loss_networks", loss_networks)
+    ens_mod.check_validation(validation)
+    ens_mod.check_pruned_state(pruned_state)
     if max_batches_dense is None:
         max_batches_dense = max_batches
     for name, value in (("max_batches", max_batches), ("max_batches_dense", max_batches_dense)):
@@ -247,10 +265,13 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
     if ckpt_path.exists():
         ckpt = load_checkpoint(ckpt_path)
         ens = ens_mod.Ensemble.from_state_dict(ckpt["ensemble"], dev)
+        if ens.pruned_state != pruned_state:
+            raise ValueError(f"{ckpt_path} was trained with pruned_state={ens.pruned_state!r}, not "
+                             f"{pruned_state!r}; use another folder")
         rec = ckpt["record"]
         start = ckpt["rounds_done"]
     else:
-        ens = ens_mod.init_ensemble(seeds, str(dev), layers)
+        ens = ens_mod.init_ensemble(seeds, str(dev), layers, pruned_state)
         rec = _new_record(ens.n_networks, n_states)
         start = 0
 
@@ -271,6 +292,7 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
 
     if start == 0 and dense_from is not None:                # round 0 taken from the other run
         ens, rec = _dense_round_of(Path(dense_from), seeds, n_states, dev)
+        ens.pruned_state = pruned_state                        # no prune has happened yet: nothing differs
         end_round(0, time.perf_counter())
         start = 1
     stop = n_states if rounds is None else min(int(rounds), n_states)
@@ -287,7 +309,8 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
             if log is not None and n % 5000 == 0:
                 log(f"round {r}: {n} batches")
         res = ens_mod.train_round(ens, data["x_train"], data["y_train"], data["x_val"], data["y_val"],
-                                  max_batches=cap, stopping=stopping if r > 0 else None, progress=tick)
+                                  max_batches=cap, stopping=stopping if r > 0 else None, progress=tick,
+                                  loss_networks=loss_networks, validation=validation)
         if bar is not None:
             bar.close()
         rows = slice(0, n_eval)
@@ -309,7 +332,8 @@ def run_pruning(directory: Path, data: Mapping[str, np.ndarray], seeds: Sequence
     weights = lambda k, s, masks: _state_weights(directory, s)[k]       # noqa: E731
     provenance = dict(params=dict(provenance or {}), seeds=[int(v) for v in seeds], n_eval=n_eval,
                       stopping=stopping, bias_pruning=bias_pruning, max_batches=int(max_batches),
-                      max_batches_dense=int(max_batches_dense), schedule=list(schedule))
+                      max_batches_dense=int(max_batches_dense), schedule=list(schedule),
+                      loss_networks=int(loss_networks), validation=validation, pruned_state=pruned_state)
     if done < n_states:                                        # a partial run: its rounds so far, not written
         return Snapshot(summary, weights, provenance, directory)
     every = {}
@@ -458,7 +482,7 @@ def artifact_path(params: Mapping[str, Any], dense_from: Path | None = None) -> 
 
 
 #: The parameters that determine the dense round (round 0) of a run, besides the networks' seeds.
-DENSE_ROUND_PARAMS = ("seed", "n_trajectories", "data_seed", "device", "max_batches_dense")
+DENSE_ROUND_PARAMS = ("seed", "n_trajectories", "data_seed", "device", "max_batches_dense", "loss_networks")
 
 
 def validate(params: Mapping[str, Any]) -> None:
@@ -475,6 +499,8 @@ def validate(params: Mapping[str, Any]) -> None:
         Naming the first of them that is invalid (``device="cuda"`` is invalid without a CUDA device).
     """
     pipeline.SPECS["n_networks"].check("n_networks", params["n_networks"])
+    for name in TRAINING_OPTIONS:
+        pipeline.SPECS[name].check(name, pipeline.value(params, name))
     check_schedule(params["schedule"])
     check_threshold(params["threshold"])
     check_bias_pruning(params["bias_pruning"])
@@ -599,4 +625,5 @@ def train_in(params: Mapping[str, Any], directory: Path, progress: bool = False,
     return run_pruning(directory, arrays, seeds, params["schedule"], params["bias_pruning"], params["max_batches"],
                        kp["max_batches_dense"], params["threshold"], params["device"], progress=progress,
                        rounds=rounds, dense_from=dense_from, stopping=kp["stopping"], n_eval=kp["n_eval"],
-                       provenance=kp, log=log)
+                       provenance=kp, log=log, loss_networks=kp["loss_networks"], validation=kp["validation"],
+                       pruned_state=kp["pruned_state"])
