@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from helpers import analysed, census, cluster, convergence, graph, motifs, nulls, pipeline, stats
+from helpers import run as R
 
 
 def serial_census(states, params):
@@ -216,10 +217,10 @@ def test_groups_trained_on_two_workers_equal_groups_trained_one_after_the_other(
 
     monkeypatch.setenv("HELPERS_ARTIFACTS", str(tmp_path / "artifacts"))    # the workers inherit it
     small = dict(n_networks=1, max_batches_dense=100, max_batches=100, schedule=[0.5, 0.9], n_eval=1_000)
-    folders = snapshot.train_groups("ci", tmp_path / "dask", small, 2, n_workers=2)
+    folders = R.train_groups("ci", tmp_path / "dask", small, 2, n_workers=2)
     assert [f.name for f in folders] == ["group-00", "group-01"]
     for g, folder in enumerate(folders):
-        alone = snapshot.train("ci", tmp_path / f"alone-{g}", dict(small, first_network=g), threads=1)
+        alone = R.train("ci", tmp_path / f"alone-{g}", dict(small, first_network=g), threads=1)
         a, b = snapshot.load(folder), snapshot.load(alone)
         assert a.seeds.tolist() == b.seeds.tolist()
         for key in ("val_loss", "test_loss", "train_slice_loss", "batches"):
@@ -228,4 +229,4 @@ def test_groups_trained_on_two_workers_equal_groups_trained_one_after_the_other(
             assert all(np.array_equal(x, y) for x, y in zip(a.weights(0, s), b.weights(0, s)))
     assert snapshot.load(folders[0]).seeds[0] != snapshot.load(folders[1]).seeds[0]
     with pytest.raises(ValueError, match="'n_groups' = 0 is invalid"):
-        snapshot.train_groups("ci", tmp_path / "none", small, 0)
+        R.train_groups("ci", tmp_path / "none", small, 0)

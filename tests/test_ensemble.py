@@ -140,6 +140,25 @@ def test_hand_written_backward_equals_autograd_of_the_masked_forward():
         assert bool((g[m == 0] == 0).all())                       # pruned entries get exactly zero gradient
 
 
+def test_loss_networks_scales_each_networks_gradient():
+    """Σ_e loss_e / L: the gradient is the summed loss's divided by L (checked against autograd), and one Adam
+    step differs only through ε (the step m̂ / (√v̂ + ε) is scale-free but for ε)."""
+    x, y = synthetic(128 * 2)
+    ens = E.init_ensemble([3, 4, 5], layers=SMALL)
+    xt, yt = torch.from_numpy(x[:128]), torch.from_numpy(y[:128])
+    _, _, g1 = E._loss_and_grads(ens, xt, yt, 128)
+    _, _, g400 = E._loss_and_grads(ens, xt, yt, 128, loss_networks=400)
+    leaves = [p.clone().requires_grad_(True) for p in ens.params()]
+    out = E.forward(leaves[:3], leaves[3:], ens.wmasks, ens.bmasks, xt)
+    mean_loss = ((out - yt) ** 2).mean(dim=(1, 2)).sum() / 400
+    ref = torch.autograd.grad(mean_loss, leaves)
+    for a, b, r in zip(g1, g400, ref):
+        torch.testing.assert_close(b, a / 400, rtol=1e-5, atol=1e-12)
+        torch.testing.assert_close(b, r, rtol=1e-4, atol=1e-10)
+    with pytest.raises(ValueError, match="loss_networks"):
+        E.train_round(ens, x, y, x, y, max_batches=1, loss_networks=0)
+
+
 # ------------------------------------------------------------------------------------------------ masks
 
 def test_masked_weights_stay_exactly_zero_through_retraining():

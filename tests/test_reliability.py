@@ -396,3 +396,285 @@ def test_a_sealed_pruning_run_with_invalid_values_is_refused_naming_the_array(fi
     pipeline.seal(folder, files, format=snapshot.FORMAT, version=snapshot.VERSION)
     with pytest.raises(snapshot.SnapshotError, match=message):
         R.load_states(folder)
+
+
+# ------------------------------------------------------------------ found by a new user: environment and cluster
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_artifacts_variable_means_the_default_folder_not_the_working_one(value, tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPERS_ARTIFACTS", value)
+    monkeypatch.chdir(tmp_path)                              # e.g. a chapter's folder under book/
+    assert pipeline.artifact_root() == ROOT / "artifacts"
+    monkeypatch.setenv("HELPERS_ARTIFACTS", str(tmp_path / "elsewhere"))
+    assert pipeline.artifact_root() == tmp_path / "elsewhere"
+
+
+@pytest.mark.parametrize("item, env, message", [
+    ("scheduler=garbage", {}, "parameter 'scheduler' = 'garbage' is invalid"),
+    ("scheduler=tcp://127.0.0.1:1", {}, "cannot reach the Dask scheduler at 'tcp://127.0.0.1:1'"),
+    (None, {"HELPERS_SCHEDULER": "garbage"}, "environment variable HELPERS_SCHEDULER = 'garbage' is invalid"),
+    (None, {"HELPERS_NO_WORKER_TIMEOUT": "soon"}, "environment variable HELPERS_NO_WORKER_TIMEOUT = 'soon'"),
+])
+def test_the_runner_checks_the_scheduler_before_any_chapter_runs(item, env, message, tmp_path, monkeypatch, capsys):
+    for name in ("HELPERS_SCHEDULER", "HELPERS_NO_WORKER_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    def no_chapter(*args, **kwargs):
+        raise AssertionError("a chapter was executed before the scheduler was checked")
+
+    monkeypatch.setattr(runner, "execute", no_chapter)
+    with pytest.raises(SystemExit) as stop:
+        runner.main(["--preset", "ci", "--out", str(tmp_path / "stage")] + (["--param", item] if item else []))
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "stage").exists(), "nothing may be staged or executed"
+
+
+@pytest.fixture
+def synthetic_states(store, monkeypatch):
+    """The ensemble of :func:`fake_census` (2 synthetic networks × 2 states), without computing a census."""
+    sparsity = np.array([0.5, 0.8])
+
+    class States(dict):
+        def masks(self, e, s):
+            return graph.synthetic_pruned((4, 10, 10, 3), sparsity=sparsity[s], seed=e)
+
+    monkeypatch.setattr(analysed, "ensemble", lambda params, progress=False: States(
+        sparsity=sparsity, val_loss=np.zeros((2, 2)), optimal=np.array([1, 1])))
+    monkeypatch.setattr(analysed, "key", lambda params: {"fake": 2})
+    return dict(seed=1, n_null=10, null_outputs="live")
+
+
+def test_a_census_whose_workers_all_died_gives_up_naming_the_scheduler(synthetic_states, store, monkeypatch):
+    import threading
+    import time
+
+    from distributed import Client, LocalCluster
+
+    from helpers import cluster
+    monkeypatch.delenv(cluster.ENV, raising=False)
+    monkeypatch.setenv("HELPERS_NO_WORKER_TIMEOUT", "2")                # the documented variable
+    dead = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, host="127.0.0.1", protocol="tcp",
+                        dashboard_address=None)
+    try:
+        address = dead.scheduler_address
+        with Client(address, set_as_default=False) as dask:
+            dead.scale(0)                                        # its only worker leaves
+            deadline = time.monotonic() + 30
+            while dask.nthreads() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not dask.nthreads()
+        outcome = {}
+
+        def run():
+            try:
+                census.census(dict(synthetic_states, scheduler=address))
+            except BaseException as exc:                      # noqa: BLE001 - examined below
+                outcome["error"] = exc
+
+        started = time.monotonic()
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "the census waited for workers without a time limit"
+        assert isinstance(outcome.get("error"), TimeoutError), outcome
+        assert address in str(outcome["error"]) and "no Dask worker" in str(outcome["error"])
+        assert time.monotonic() - started < 30
+    finally:
+        dead.close()
+    folder, = store.glob("census-*")
+    left = {p.name for p in folder.iterdir()}
+    assert not left & {"z.csv", "noise.csv", pipeline.MANIFEST}, left
+
+
+@pytest.mark.parametrize("name, column, value, message", [
+    ("z.csv", "sp", 123.456, r"sp=123.456 with z="),               # outside [-1, 1]
+    ("noise.csv", "sp", -1.5, r"sp=-1.5 with z="),
+    ("z.csv", "sp", np.nan, r"sp=nan with z=-?\d"),                # missing where Z is defined
+    ("z.csv", "z", np.nan, r"sp=-?\d.* with z=nan"),               # defined where Z is missing
+])
+def test_a_census_with_an_impossible_significance_profile_is_refused(fake_census, name, column, value, message):
+    params, out, folder = fake_census
+    table = pd.read_csv(folder / name)
+    row = int(np.flatnonzero(np.isfinite(table["z"]) & np.isfinite(table["sp"]) & (table["z"] != 0))[2])
+    table.loc[row, column] = value
+    table.to_csv(folder / name, index=False)
+    pipeline.seal(folder, census.FILES)
+    with pytest.raises(pipeline.ArtifactError, match=rf"{name}: column 'sp' holds 1 invalid value\(s\), e.g. row "
+                                                     rf"{row} \(line {row + 2} of the file: network=\d, .*motif="
+                                                     rf"'[^']+'\): {message}"):
+        census.census(params)
+
+
+def test_a_chapter_kernel_started_by_the_runner_prints_no_warning(tmp_path, capfd):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    parameters = nbformat.v4.new_code_cell("preset = None")
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [parameters, nbformat.v4.new_code_cell("print('ran at', preset)")]
+    nbformat.write(nb, tmp_path / "chapter.ipynb")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: chapter\n")
+    capfd.readouterr()
+    runner.execute(tmp_path, "ci")                           # the runner's own execution path
+    out, err = capfd.readouterr()
+    assert "without encryption" not in out + err and "WARNING" not in out + err, err
+    done = nbformat.read(tmp_path / "chapter.ipynb", as_version=4)
+    assert done.cells[-1].outputs[0]["text"] == "ran at ci\n"
+
+
+# ------------------------------------------------------------- the Python API: the shipped data sets' reader
+
+@pytest.fixture(scope="module")
+def reference_snapshot():
+    from helpers import snapshot
+
+    return snapshot.load("reference")
+
+
+@pytest.mark.parametrize("where, error, message", [
+    ("nope", ValueError, r"no data set 'nope': the shipped data sets are 'reference' \(data/reference\), "
+                         r"'as-original' \(data/as-original\)"),
+    ("Reference", ValueError, r"no data set 'Reference' \(did you mean 'reference'\?\)"),
+    (None, TypeError, r"argument 'where' must be a data set's name or a snapshot folder, got None"),
+    (123, TypeError, r"argument 'where' .* got 123 of type int; the shipped data sets are 'reference'"),
+])
+def test_load_names_the_known_data_sets(where, error, message):
+    from helpers import snapshot
+
+    with pytest.raises(error, match=message):
+        snapshot.load(where)
+
+
+def test_load_of_a_folder_that_is_no_data_set_says_so(tmp_path):
+    from helpers import snapshot
+
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(snapshot.SnapshotError, match=r"is not a snapshot: it holds none of summary.npz"):
+        snapshot.load(tmp_path)
+    with pytest.raises(snapshot.SnapshotError, match=r"is not a folder"):
+        snapshot.load(tmp_path / "notes.txt")
+
+
+def test_a_damaged_shipped_file_asks_for_a_restore_not_a_rebuild(tmp_path, monkeypatch):
+    import shutil
+
+    from helpers import snapshot
+
+    copy = tmp_path / "data" / "reference"
+    shutil.copytree(ROOT / "data" / "reference", copy)
+    with open(copy / "provenance.json", "a") as handle:
+        handle.write(" ")
+    monkeypatch.setattr(pipeline, "repo_root", lambda: tmp_path)
+    with pytest.raises(snapshot.SnapshotError, match=r"restore it from the repository \(git checkout -- "
+                                                     r"data/reference\)"):
+        snapshot.load("reference")
+
+
+@pytest.mark.parametrize("k, s, error, message", [
+    (1.7, 0, TypeError, r"argument 'k' \(the network\) must be an integer in \[0, 8\), got 1.7 of type float"),
+    (True, 0, TypeError, r"argument 'k' .* got True of type bool"),
+    (float("nan"), 0, TypeError, r"argument 'k' .* got nan"),
+    (None, 0, TypeError, r"argument 'k' .* got None"),
+    (0, 2.0, TypeError, r"argument 's' \(the saved state\) must be an integer in \[0, 18\), got 2.0"),
+    (8, 0, ValueError, r"argument 'k' = 8 \(the network\) is out of range: this snapshot has 8 networks"),
+    (0, -1, ValueError, r"argument 's' = -1 \(the saved state\) is out of range"),
+])
+def test_network_and_state_indices_are_integers_in_range(reference_snapshot, k, s, error, message):
+    for method in (reference_snapshot.masks, reference_snapshot.weights):
+        with pytest.raises(error, match=message):
+            method(k, s)
+    with pytest.raises(error, match=message):
+        reference_snapshot.forward(k, s, np.zeros((2, 10)))
+
+
+def test_numpy_integers_index_like_ints(reference_snapshot):
+    assert all(np.array_equal(a, b) for a, b in zip(reference_snapshot.masks(np.int64(2), np.int32(3)),
+                                                    reference_snapshot.masks(2, 3)))
+
+
+@pytest.mark.parametrize("x", [np.zeros((3, 9)), np.zeros((3, 11)), np.zeros((3, 3)), np.zeros((10, 3)),
+                               np.zeros(10), np.zeros((2, 3, 10)), np.zeros((0, 10)), [["a"] * 10]])
+def test_forward_refuses_inputs_of_the_wrong_shape_naming_x(reference_snapshot, x):
+    with pytest.raises(ValueError, match=r"argument 'x' must"):
+        reference_snapshot.forward(0, 0, x)
+
+
+def test_forward_refuses_non_finite_inputs(reference_snapshot):
+    x = np.zeros((2, 10))
+    x[1, 4] = np.nan
+    with pytest.raises(ValueError, match=r"argument 'x' holds non-finite values"):
+        reference_snapshot.forward(0, 0, x)
+
+
+def resealed_copy(tmp_path, edit):
+    """A copy of the reference data set with ``edit(folder)`` applied and its manifest rewritten: damage that the
+    manifest vouches for, which only a check of the values can find."""
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(ROOT / "data" / "reference", folder)
+    edit(folder)
+    from helpers import snapshot
+
+    pipeline.seal(folder, (snapshot.SUMMARY, snapshot.WEIGHTS, snapshot.PROVENANCE), format=snapshot.FORMAT,
+                  version=snapshot.VERSION)
+    return folder
+
+
+def test_nan_weights_are_refused_naming_the_network_and_state(tmp_path):
+    from helpers import snapshot
+
+    def poison(folder):
+        with np.load(folder / "weights.npz") as stored:
+            arrays = dict(stored)
+        arrays["w1"] = arrays["w1"].copy()
+        arrays["w1"][arrays["w1_offset"][0] + 5] = np.nan
+        np.savez(folder / "weights.npz", **arrays)
+
+    snap = snapshot.load(resealed_copy(tmp_path, poison))
+    k, s = (int(v) for v in np.load(ROOT / "data" / "reference" / "weights.npz")["pairs"][0])
+    with pytest.raises(snapshot.SnapshotError, match=rf"layer 1 of network {k}, state {s} holds 1 non-finite"):
+        snap.weights(k, s)
+
+
+@pytest.mark.parametrize("entry, value, message", [
+    ("threshold", 0.5, r"params threshold 0.5 contradicts the summary's selection threshold 0.001"),
+    ("schedule", [0.5, 0.9], r"params schedule \[0.5, 0.9\] contradicts"),
+    ("seeds", [1, 2, 3, 4, 5, 6, 7, 8], r"the recorded seeds \[1, 2, .*\] are not the summary's"),
+])
+def test_provenance_that_contradicts_the_summary_is_refused(tmp_path, entry, value, message):
+    from helpers import snapshot
+
+    def contradict(folder):
+        prov = json.loads((folder / "provenance.json").read_text())
+        if entry == "seeds":
+            prov["groups"][0]["seeds"] = value
+        else:
+            prov["params"][entry] = value
+        (folder / "provenance.json").write_text(json.dumps(prov))
+
+    with pytest.raises(snapshot.SnapshotError, match=message):
+        snapshot.load(resealed_copy(tmp_path, contradict))
+
+
+def test_training_parameters_given_to_an_analysis_chapter_are_named_as_unused(capsys):
+    namespace = dict(preset="ci", ensemble_source="reference", max_batches=3000, schedule=None, n_null=None)
+    params = pipeline.chapter(namespace)
+    printed = capsys.readouterr().out
+    assert "training parameter given (max_batches = 3000)" in printed and "not used here" in printed
+    assert params["max_batches"] == 3000
+    pipeline.chapter(dict(namespace, ensemble_source="live"))
+    pipeline.chapter(dict(namespace, max_batches=None))
+    assert capsys.readouterr().out == ""                      # a live run uses them; unset ones are not named
+
+
+@pytest.mark.parametrize("load, wanted, expected", [(0.0, 2, 2), (1.0, 2, 1), (1.6, 2, 1), (3.0, 2, 1),
+                                                    (0.3, 1, 1)])
+def test_torch_threads_are_capped_at_the_free_cores(monkeypatch, load, wanted, expected):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    assert pipeline.torch_threads(wanted) == expected

@@ -150,5 +150,5 @@ def test_write_refuses_weights_outside_their_masks(run, tmp_path):
 
 def test_adam_epsilon_effect_grows_with_the_ensemble_size(run):
     folder, _, _ = run
-    effect = S.adam_epsilon_effect(folder / "dense.pt", (1, 8, 400))
+    effect = R.adam_epsilon_effect(folder / "dense.pt", (1, 8, 400))
     assert effect["1"] == 0.0 and 0.0 < effect["8"] < effect["400"] < 1.0

@@ -1,9 +1,10 @@
-"""The ensemble the analysis chapters read (``ensemble_source``): the shipped reference ensemble or a live run.
+"""The ensemble the analysis chapters read (``ensemble_source``): a shipped ensemble or a live run.
 
-Chapters 4–8 analyse either the first ``n_analysed`` networks of the reference ensemble shipped in
-``data/reference/`` (:func:`helpers.snapshot.load`) or the train–prune run of their own parameters
-(:func:`helpers.run.run_or_load`); :func:`ensemble` returns it, :func:`dataset` the flights it was trained and
-evaluated on, and :func:`key` what determines it (for the artifact keys of later stages).
+Chapters 4–8 analyse either the first ``n_analysed`` networks of a shipped ensemble — the reference ensemble in
+``data/reference/``, or the paired as-original group in ``data/as-original/`` (:func:`helpers.snapshot.load`) —
+or the train–prune run of their own parameters (:func:`helpers.run.run_or_load`); :func:`ensemble` returns it,
+:func:`dataset` the flights it was trained and evaluated on, and :func:`key` what determines it (for the artifact
+keys of later stages).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from helpers.snapshot import Snapshot
 
 #: Which ensemble the analysis chapters read: the shipped reference ensemble or a run of the chapters' own
 #: parameters.
-SOURCES = ("reference", "live")
+SOURCES = ("reference", "as-original", "live")
 
 
 def ensemble(params: Mapping[str, Any], progress: bool = False) -> Snapshot:
@@ -24,7 +25,7 @@ def ensemble(params: Mapping[str, Any], progress: bool = False) -> Snapshot:
     Parameters
     ----------
     params : mapping
-        Resolved chapter parameters: ``ensemble_source`` (``"reference"`` or ``"live"``), ``n_analysed``,
+        Resolved chapter parameters: ``ensemble_source`` (a shipped data set's name or ``"live"``), ``n_analysed``,
         ``threshold`` and, for a live run, those of :func:`helpers.run.run_or_load`.
     progress : bool
         Show progress bars while a live run trains.
@@ -35,8 +36,9 @@ def ensemble(params: Mapping[str, Any], progress: bool = False) -> Snapshot:
         The first ``n_analysed`` networks of the reference ensemble, or the live run; optima selected at
         ``params["threshold"]``.
     """
-    if pipeline.value(params, "ensemble_source") == "reference":
-        snap = snapshot.load("reference", params["threshold"])
+    source = pipeline.value(params, "ensemble_source")
+    if source != "live":
+        snap = snapshot.load(source, params["threshold"])
         return snap.select(range(min(int(pipeline.value(params, "n_analysed")), snap.n_networks)))
     return run.run_or_load(params, progress=progress)
 
@@ -61,8 +63,8 @@ def dataset(params: Mapping[str, Any], split: str, n_rows: int):
     """
     from helpers import data as data_mod
 
-    if pipeline.value(params, "ensemble_source") == "reference":
-        snap = snapshot.load("reference")
+    if pipeline.value(params, "ensemble_source") != "live":
+        snap = snapshot.load(pipeline.value(params, "ensemble_source"))
         source = snap.provenance["params"]
         return data_mod.subset(source["n_trajectories"], source["data_seed"], split, n_rows, snap.scaler)
     return data_mod.load_or_build(params["n_trajectories"], params["data_seed"])
@@ -84,9 +86,10 @@ def key(params: Mapping[str, Any]) -> dict[str, Any]:
         manifest (``None`` if it has none) and the number of networks taken from it (``n_analysed``); for a live
         run the run's :func:`helpers.run.key_params`.
     """
-    if pipeline.value(params, "ensemble_source") == "reference":
-        manifest = snapshot.resolve_path("reference") / snapshot.MANIFEST
+    source = pipeline.value(params, "ensemble_source")
+    if source != "live":
+        manifest = snapshot.resolve_path(source) / snapshot.MANIFEST
         digest = pipeline.sha256(manifest) if manifest.is_file() else None
-        return {"ensemble_source": "reference", "manifest": digest,
+        return {"ensemble_source": source, "manifest": digest,
                 "n_analysed": int(pipeline.value(params, "n_analysed"))}
     return run.key_params(params)

@@ -80,9 +80,13 @@ def census(params: Mapping[str, Any], progress: bool = False) -> dict[str, pd.Da
     Raises
     ------
     ValueError
-        If ``n_null`` < 4 or the scheduler address is malformed, before anything is read or computed.
+        If ``n_null`` < 4, the scheduler address is malformed or ``$HELPERS_NO_WORKER_TIMEOUT``
+        (:data:`helpers.cluster.TIMEOUT_ENV`) is not a positive number, before anything is read or computed.
     ConnectionError
         If the census must be computed and its scheduler cannot be reached, before the ensemble is read.
+    TimeoutError
+        If no worker was connected to the scheduler for that many seconds (:func:`helpers.cluster.map_cells`),
+        naming the scheduler's address; nothing is written then.
     helpers.pipeline.ArtifactError
         If a stored table is unreadable or invalid (a damaged artifact found by its manifest is rebuilt instead).
     """
@@ -91,6 +95,7 @@ def census(params: Mapping[str, Any], progress: bool = False) -> dict[str, pd.Da
     if params["n_null"] < 4:
         raise ValueError(f"parameter 'n_null' = {params['n_null']} is invalid: the census needs at least 4")
     scheduler = cluster.resolve(pipeline.value(params, "scheduler"))
+    cluster.resolve_timeout()                                   # a malformed $HELPERS_NO_WORKER_TIMEOUT: now
     folder = pipeline.artifact_dir("census", key_params(params))
     if scheduler is not None and not pipeline.sealed(folder):
         cluster.check_reachable(scheduler)
@@ -131,7 +136,7 @@ def check_tables(z: pd.DataFrame, noise: pd.DataFrame, shape: tuple[int, int], f
     helpers.pipeline.ArtifactError
         Naming the file and the column unless every (network, state, null, convention, motif) is there exactly
         once, labels are from their sets, counts finite and ≥ 0, null sd ≥ 0, Z and SP finite or missing (never
-        ±inf).
+        ±inf), and SP in [−1, 1] and missing exactly where Z is (:func:`check_profile`).
     """
     n_networks, n_states = shape
     expected = n_networks * n_states * len(nulls.MODELS) * len(motifs.CONVENTIONS) * len(Z_MOTIFS)
@@ -164,6 +169,51 @@ def check_tables(z: pd.DataFrame, noise: pd.DataFrame, shape: tuple[int, int], f
             if bad.any():
                 raise pipeline.ArtifactError(f"{where}: column {column!r} holds {int(bad.sum())} invalid value(s) "
                                              f"(e.g. {values[bad][0]!r}); delete {folder} to rebuild it")
+        check_profile(frame, where, folder)
+
+
+def check_profile(frame: pd.DataFrame, where: str, folder) -> None:
+    """Check a census table's significance profiles (column ``sp``) against its Z-scores (column ``z``).
+
+    A significance profile is Z / ‖Z‖ over the motifs of one (network, state, null, convention), so each value
+    lies in [−1, 1], and it is missing (NaN) exactly where Z is, or everywhere in a profile whose defined Z are
+    all 0 (‖Z‖ = 0, :func:`helpers.stats.table`, :func:`helpers.convergence.significance_profile`).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A census table (``z.csv`` or ``noise.csv``) whose labels and numeric columns :func:`check_tables` has
+        already checked.
+    where : str
+        The table, for the message (e.g. ``"census table <folder>/z.csv"``).
+    folder : path
+        The artifact folder, for the remedy.
+
+    Raises
+    ------
+    helpers.pipeline.ArtifactError
+        Naming the table, the column ``sp``, how many values are invalid and the first such row (its position
+        and labels, its ``sp`` and ``z``), when a value lies outside [−1, 1], is missing where Z is defined (in a
+        profile with a nonzero Z), or is defined where Z is missing.
+    """
+    sp = pd.to_numeric(frame["sp"], errors="coerce").to_numpy(dtype=np.float64)
+    z = pd.to_numeric(frame["z"], errors="coerce").to_numpy(dtype=np.float64)
+    profile = ["network", "state", "null", "convention"]
+    nonzero = pd.Series(np.isfinite(z) & (z != 0), index=frame.index).groupby(
+        [frame[c] for c in profile], sort=False).transform("any").to_numpy()
+    tolerance = 1e-9                                           # |SP| = 1 up to rounding in the CSV
+    with np.errstate(invalid="ignore"):
+        bad = np.abs(sp) > 1 + tolerance
+    bad |= np.isnan(z) & ~np.isnan(sp)                         # a profile entry where Z is undefined
+    bad |= ~np.isnan(z) & np.isnan(sp) & nonzero               # a defined Z left out of a profile with a norm
+    if bad.any():
+        at = int(np.flatnonzero(bad)[0])
+        row = {c: frame[c].iloc[at] for c in profile + ["motif"]}
+        labels = ", ".join(f"{c}={v.item() if isinstance(v, np.generic) else v!r}" for c, v in row.items())
+        raise pipeline.ArtifactError(
+            f"{where}: column 'sp' holds {int(bad.sum())} invalid value(s), e.g. row {at} (line {at + 2} of the "
+            f"file: {labels}): sp={float(sp[at])!r} with z={float(z[at])!r}; a significance profile lies in [-1, 1] "
+            f"and is missing exactly where Z is; delete {folder} to rebuild it")
 
 
 def compute(states, params: Mapping[str, Any], *, progress: bool = False, scheduler: str | None = None,
@@ -195,6 +245,10 @@ def compute(states, params: Mapping[str, Any], *, progress: bool = False, schedu
     ------
     ValueError, ConnectionError
         From :func:`helpers.cluster.client` for a malformed or unreachable scheduler.
+    TimeoutError
+        From :func:`helpers.cluster.map_cells` when no worker was connected to the scheduler for
+        :func:`helpers.cluster.resolve_timeout` seconds (``$HELPERS_NO_WORKER_TIMEOUT``, default 180), naming its
+        address.
     RuntimeError
         If a worker's helper code differs from this process's (:func:`helpers.pipeline.code_version`).
     Exception

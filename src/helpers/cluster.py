@@ -12,7 +12,11 @@ work is submitted, and an unreachable or malformed address raises an error namin
 :func:`map_cells` runs one function over independent units of work ("cells": the motif census's (network, saved
 state) pairs, or any other): one task per cell, results gathered in the order of submission. A task that raises
 is retried (``retries``); the tasks of a worker that dies are rescheduled by Dask on the other workers (up to
-``distributed.scheduler.allowed-failures`` times). Each task runs the numba kernels on one thread
+``distributed.scheduler.allowed-failures`` times). When no worker at all is connected to the scheduler (every
+worker of an external cluster died, or none was ever started) for :func:`resolve_timeout` seconds (the
+environment variable :data:`TIMEOUT_ENV`, default :data:`NO_WORKER_TIMEOUT_S`), the tasks are cancelled and a
+``TimeoutError`` naming the scheduler's address is raised instead of waiting forever. Each task runs the numba
+kernels on one thread
 (:data:`TASK_THREADS`): a Dask thread is one core, and the kernels give the same numbers on any number of threads,
 so results do not depend on how many workers or threads a cluster has.
 
@@ -26,11 +30,13 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import math
 import os
 import re
 import socket
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -47,6 +53,10 @@ RETRIES = 2
 CONNECT_TIMEOUT_S = 10.0
 #: numba threads of one task: a Dask worker thread stands for one core.
 TASK_THREADS = 1
+#: Environment variable: seconds :func:`map_cells` waits while no worker is connected before it gives up.
+TIMEOUT_ENV = "HELPERS_NO_WORKER_TIMEOUT"
+#: Default of that limit, in seconds: long enough for a batch system to replace its workers.
+NO_WORKER_TIMEOUT_S = 180.0
 
 _ADDRESS = re.compile(r"^(?P<proto>[a-z]+)://(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]]+):(?P<port>[0-9]{1,5})/?$")
 _shared: dict[str, Any] = {"cluster": None}
@@ -131,6 +141,43 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
                               f"start it (`dask scheduler`) and its workers (`dask worker {address} --nthreads 1`), "
                               f"or use scheduler={LOCAL!r} with {ENV} unset for a cluster started by this process"
                               ) from None
+
+
+def resolve_timeout(value: float | None = None) -> float:
+    """How long, in seconds, work on a cluster may wait while no worker is connected before it gives up.
+
+    Parameters
+    ----------
+    value : float or None
+        The limit in seconds; ``None``: the environment variable :data:`TIMEOUT_ENV` if it is set and not blank,
+        else :data:`NO_WORKER_TIMEOUT_S`. ``inf`` waits without a limit.
+
+    Returns
+    -------
+    float
+        The limit, a positive number of seconds (possibly ``inf``).
+
+    Raises
+    ------
+    ValueError
+        If the value (given, or from :data:`TIMEOUT_ENV`) is not a positive number, naming it and where it came
+        from.
+    """
+    source = "argument 'no_worker_timeout'"
+    if value is None:
+        text = os.environ.get(TIMEOUT_ENV, "").strip()
+        if not text:
+            return NO_WORKER_TIMEOUT_S
+        source = f"environment variable {TIMEOUT_ENV}"
+        try:
+            value = float(text)
+        except ValueError:
+            value = text
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value) and value > 0
+    if not ok:
+        raise ValueError(f"{source} = {value!r} is invalid: it must be a positive number of seconds (how long to "
+                         f"wait while no Dask worker is connected; inf: without a limit)")
+    return float(value)
 
 
 def _start_local(n_workers: int):
@@ -288,9 +335,35 @@ def _in_notebook() -> bool:
     return True
 
 
+def _watch_workers(client: Any, futures: list, limit: float, stop: threading.Event, expired: dict) -> None:
+    """Cancel ``futures`` once no worker has been connected to ``client``'s scheduler for ``limit`` seconds.
+
+    Runs in a thread of its own until ``stop`` is set; on expiry it puts the error message in ``expired``.
+    """
+    poll = min(1.0, limit / 4)
+    since = time.monotonic()
+    while not stop.wait(poll):
+        try:
+            connected = bool(client.nthreads())
+        except Exception:                              # the scheduler itself is unreachable: no worker either
+            connected = False
+        now = time.monotonic()
+        if connected:
+            since = now
+        elif now - since >= limit:
+            expired["message"] = (
+                f"no Dask worker has been connected to the scheduler at {client.scheduler.address} for "
+                f"{limit:g} s (the limit set by {TIMEOUT_ENV}, default {NO_WORKER_TIMEOUT_S:g} s): every worker died"
+                f" or none was started; start workers (`dask worker {client.scheduler.address} --nthreads 1`) and "
+                "run again")
+            with contextlib.suppress(Exception):
+                client.cancel(futures, msg=expired["message"])
+            return
+
+
 def map_cells(fn: Callable[..., Any], cells: Iterable[tuple], *, client: Any, common: Mapping[str, Any] | None = None,
               progress: bool = False, retries: int = RETRIES, label: str | None = None,
-              threads: int = TASK_THREADS) -> list:
+              threads: int = TASK_THREADS, no_worker_timeout: float | None = None) -> list:
     """Run ``fn(*cell, **common)`` for every cell as one task on a Dask cluster; results in the order of ``cells``.
 
     Parameters
@@ -313,6 +386,9 @@ def map_cells(fn: Callable[..., Any], cells: Iterable[tuple], *, client: Any, co
         Name of the tasks on the dashboard; ``fn.__name__`` by default.
     threads : int
         numba threads per task (:data:`TASK_THREADS`).
+    no_worker_timeout : float or None
+        Seconds to wait while no worker is connected to the scheduler before giving up; ``None``: the
+        environment variable :data:`TIMEOUT_ENV`, else :data:`NO_WORKER_TIMEOUT_S` (:func:`resolve_timeout`).
 
     Returns
     -------
@@ -321,6 +397,11 @@ def map_cells(fn: Callable[..., Any], cells: Iterable[tuple], *, client: Any, co
 
     Raises
     ------
+    ValueError
+        If ``no_worker_timeout`` (or :data:`TIMEOUT_ENV`) is not a positive number, before any task is submitted.
+    TimeoutError
+        If no worker was connected to the scheduler for ``no_worker_timeout`` seconds before every task finished,
+        naming the scheduler's address; the tasks are cancelled.
     Exception
         The error of the first task that still failed after its retries (or
         :class:`distributed.KilledWorker` for a task whose workers died too often); the other tasks are
@@ -328,14 +409,20 @@ def map_cells(fn: Callable[..., Any], cells: Iterable[tuple], *, client: Any, co
     """
     from distributed import progress as dask_progress
 
+    limit = resolve_timeout(no_worker_timeout)
     cells = list(cells)
     common = dict(common or {})
     prefix = f"{label or getattr(fn, '__name__', 'cell')}-{uuid.uuid4().hex[:8]}"
     futures = []
+    stop, expired = threading.Event(), {}
+    watchdog = threading.Thread(target=_watch_workers, args=(client, futures, limit, stop, expired),
+                                name=f"{prefix}-no-worker-watchdog", daemon=True)
     try:
         for i, cell in enumerate(cells):
             futures.append(client.submit(_task, fn, tuple(cell), common, threads, key=(prefix, i),
                                          retries=retries, pure=False))
+        if futures and math.isfinite(limit):
+            watchdog.start()
         if progress and futures:
             widget = _in_notebook()
             with contextlib.redirect_stdout(sys.stdout if widget else sys.stderr):   # the text bar: stderr
@@ -344,5 +431,11 @@ def map_cells(fn: Callable[..., Any], cells: Iterable[tuple], *, client: Any, co
     except BaseException:
         with contextlib.suppress(Exception):
             client.cancel(futures)
+        if "message" in expired:
+            raise TimeoutError(expired["message"]) from None
         raise
+    finally:
+        stop.set()
+        if watchdog.is_alive():
+            watchdog.join()
 

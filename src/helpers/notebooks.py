@@ -7,6 +7,10 @@ the injected cell a fixed id (the other cells keep theirs, which papermill prese
 and tags as they are.
 ``python -m helpers.notebooks`` re-executes the chapters at ``ci`` (the outputs that ``make test`` compares) and
 normalises them; ``--check`` only reports chapters that are not normalised (``tests/test_notebooks.py``).
+
+:func:`execute` is the one way a chapter is executed (here and by :mod:`helpers.runner`): papermill with kernel
+``python3``, whose connection is encrypted with CurveZMQ keys that the kernel manager provisions
+(:func:`kernel_config`), so the kernel prints no ``Kernel is running over TCP without encryption`` warning.
 """
 from __future__ import annotations
 
@@ -86,8 +90,60 @@ def normalise(path: Path) -> bool:
     return True
 
 
+def kernel_config():
+    """The configuration of the kernel manager that papermill starts a chapter's kernel with.
+
+    The kernel's ZeroMQ connection is encrypted with CurveZMQ keys the kernel manager provisions
+    (``KernelManager.transport_encryption = "required"``; the ``python3`` kernelspec of ipykernel declares
+    support), instead of plain TCP on the loopback interface, about which the kernel warns on every start. Where
+    pyzmq was built without CurveZMQ (``zmq.has("curve")`` false) the connection stays unencrypted (and the kernel
+    warns).
+
+    Returns
+    -------
+    traitlets.config.Config
+        ``{"KernelManager": {"transport_encryption": "required"}}``, or ``"disabled"`` without CurveZMQ.
+    """
+    import zmq
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport_encryption": "required" if zmq.has("curve") else "disabled"}})
+
+
+def execute(path: Path, parameters: dict, *, output: Path | None = None, save_each_cell: bool = False):
+    """Execute a notebook with papermill in its own folder, kernel ``python3`` on an encrypted connection.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The notebook; papermill injects ``parameters`` after its ``parameters`` cell.
+    parameters : dict
+        ``{NAME: value}`` for papermill.
+    output : pathlib.Path or None
+        Where the executed notebook is written; ``None``: over ``path``.
+    save_each_cell : bool
+        Write the output notebook after every cell (papermill's ``request_save_on_cell_execute``), not only at
+        the end.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        The executed notebook.
+
+    Raises
+    ------
+    papermill.PapermillExecutionError
+        From papermill when a cell raises; the output notebook then holds the outputs up to that cell.
+    """
+    import papermill as pm
+
+    return pm.execute_notebook(str(path), str(output or path), parameters=parameters, cwd=str(Path(path).parent),
+                               kernel_name="python3", progress_bar=False,
+                               request_save_on_cell_execute=save_each_cell, config=kernel_config())
+
+
 def execute_ci(path: Path) -> None:
-    """Re-execute the chapter at ``path`` in place at the ``ci`` preset (papermill, in the chapter's folder).
+    """Re-execute the chapter at ``path`` in place at the ``ci`` preset (:func:`execute`, in the chapter's folder).
 
     Parameters
     ----------
@@ -100,10 +156,7 @@ def execute_ci(path: Path) -> None:
     papermill.PapermillExecutionError
         From papermill when a cell raises; the notebook is then written with the outputs up to that cell.
     """
-    import papermill as pm
-
-    pm.execute_notebook(str(path), str(path), parameters={"preset": "ci"}, cwd=str(Path(path).parent),
-                        kernel_name="python3", progress_bar=False)
+    execute(path, {"preset": "ci"}, save_each_cell=True)
 
 
 def main(argv: list[str] | None = None) -> int:

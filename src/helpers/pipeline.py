@@ -77,6 +77,12 @@ SPECS: dict[str, Spec] = {
                       "or the one in $HELPERS_SCHEDULER) or a Dask scheduler address such as tcp://host:8786"),
 }
 
+#: The parameters that shape only a train–prune run (with ``seed``, which also seeds the null models, they are the
+#: run's key, :data:`helpers.run.KEY_PARAMS`): a chapter that analyses a shipped ensemble does not use them.
+TRAINING_PARAMS = ("n_networks", "n_trajectories", "data_seed", "schedule", "bias_pruning", "device", "max_batches",
+                   "max_batches_dense", "stopping", "n_eval", "first_network", "loss_networks", "validation",
+                   "pruned_state")
+
 #: The original's pruning schedule (``step1_train.py`` of ``oliviatessa/MothPruning``): cumulative sparsity
 #: targets; the last prune is never trained.
 PAPER_SCHEDULE = (0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.90, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96,
@@ -173,7 +179,8 @@ def chapter(namespace: Mapping[str, Any]) -> dict[str, Any]:
 
     Unknown names are refused (:func:`reject_unknown`), every parameter its ``parameters`` cell declares is
     resolved against ``preset`` and validated (:func:`resolve`), and torch's threads are set to the preset's
-    ``threads`` (or the chapter's own ``threads``, :func:`value`) when torch is in use (already imported).
+    ``threads`` (or the chapter's own ``threads``, :func:`value`), capped at the cores that other work leaves free
+    (:func:`torch_threads`), when torch is in use (already imported).
 
     Parameters
     ----------
@@ -194,14 +201,71 @@ def chapter(namespace: Mapping[str, Any]) -> dict[str, Any]:
         From :func:`reject_unknown` for a name that is no parameter, or from :func:`resolve` for a bad value.
     KeyError
         When ``namespace`` has no ``preset``.
+
+    Notes
+    -----
+    A chapter that analyses a shipped ensemble prints one line naming the training parameters it was given but
+    does not use (:func:`unused_training`); they still shape chapter 3's live run.
     """
     import sys
 
     reject_unknown(namespace)
     params = resolve(namespace["preset"], **{k: namespace[k] for k in SPECS if k in namespace and k != "preset"})
     if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(value(params, "threads"))
+        sys.modules["torch"].set_num_threads(torch_threads(value(params, "threads")))
+    unused = unused_training(params)
+    if unused:
+        print(f"Note: this chapter analyses the shipped {params['ensemble_source']} ensemble, so the training "
+              f"parameter{'s' if len(unused) > 1 else ''} given ({', '.join(unused)}) shape only a live run "
+              "(ensemble_source = 'live') and are not used here.")
     return params
+
+
+def torch_threads(wanted: int) -> int:
+    """How many threads torch may use here: ``wanted``, capped at the cores that other work leaves free.
+
+    Torch's OpenMP threads split every product evenly; beside another busy process one of them shares a core, and
+    the others wait for it at every barrier (spinning, so they also slow the other process): on a 2-core machine
+    two threads beside one busy process ran 3× slower than one thread (``benchmarks/bench_threads.py``). The free
+    cores are the usable cores minus the 1-minute load average (rounded), at least one.
+
+    Parameters
+    ----------
+    wanted : int
+        The preset's or the chapter's ``threads`` (≥ 1).
+
+    Returns
+    -------
+    int
+        min(wanted, free cores), ≥ 1; ``wanted`` where the load average cannot be read.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return max(1, int(wanted))
+    return max(1, min(int(wanted), cores - int(round(load))))
+
+
+def unused_training(params: Mapping[str, Any]) -> list[str]:
+    """The training parameters given to a chapter that analyses a shipped ensemble, which it therefore ignores.
+
+    Parameters
+    ----------
+    params : Mapping of str to Any
+        Resolved chapter parameters (:func:`resolve`) with ``preset``.
+
+    Returns
+    -------
+    list of str
+        ``"name = value"`` for each parameter of :data:`TRAINING_PARAMS` whose value differs from its preset's,
+        when ``ensemble_source`` is present and not ``"live"``; else empty.
+    """
+    source = params.get("ensemble_source")
+    if source is None or source == "live":
+        return []
+    preset = PRESETS[params["preset"]]
+    return [f"{k} = {params[k]!r}" for k in TRAINING_PARAMS if k in params and params[k] != preset[k]]
 
 
 def reject_unknown(namespace: Mapping[str, Any]) -> None:
@@ -274,16 +338,24 @@ def repo_root() -> Path:
     return Path.cwd()
 
 
+#: Environment variable naming the artifact folder (:func:`artifact_root`).
+ARTIFACTS_ENV = "HELPERS_ARTIFACTS"
+
+
 def artifact_root() -> Path:
-    """Where artifacts live: ``$HELPERS_ARTIFACTS`` if set, else ``<repo>/artifacts``.
+    """Where artifacts live: ``$HELPERS_ARTIFACTS`` if set and not blank, else ``<repo>/artifacts``.
+
+    An empty or all-whitespace ``HELPERS_ARTIFACTS=`` counts as unset: it means the default folder, never the
+    current working folder (which a relative empty path would be).
 
     Returns
     -------
     pathlib.Path
-        The folder, as given (not resolved, and not created here; :func:`artifact_dir` creates what it needs);
-        ``<repo>`` is :func:`repo_root`.
+        The folder, as given (surrounding whitespace stripped; not resolved, and not created here;
+        :func:`artifact_dir` creates what it needs); ``<repo>`` is :func:`repo_root`.
     """
-    return Path(os.environ.get("HELPERS_ARTIFACTS", repo_root() / "artifacts"))
+    given = os.environ.get(ARTIFACTS_ENV, "").strip()
+    return Path(given) if given else repo_root() / "artifacts"
 
 
 def code_version(stage: str | None = None) -> str:

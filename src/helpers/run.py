@@ -12,7 +12,11 @@ Public API:
 - ``run_or_load(params, progress=False)`` → :class:`helpers.snapshot.Snapshot`: the run for resolved chapter
   ``params`` (trained if needed, resuming from its last checkpoint, under ``pipeline.build_lock``);
 - ``load_states(params)`` → the same snapshot of a finished run (``FileNotFoundError`` if there is none);
-- ``run_pruning(directory, data, seeds, schedule, ...)``: the loop itself, in a given folder.
+- ``run_pruning(directory, data, seeds, schedule, ...)``: the loop itself, in a given folder;
+- ``train(preset, work, overrides)`` / ``train_groups(...)``: a run (or groups of runs on Dask) in a working
+  folder, with the provenance a shipped data set records; the command line ``python -m helpers.run train
+  --preset reference --work DIR [--param NAME=VALUE ...]`` trains or resumes one, and ``python -m helpers.run
+  export --work DIR [--work DIR ...] --out data/NAME`` writes the shipped data set from finished runs (README).
 
 Artifact ``pipeline.artifact_dir("run", key_params)/``: a finished run is a snapshot (:mod:`helpers.snapshot`:
 summary, weights of every network and state, provenance, manifest), the same format as the shipped reference
@@ -24,7 +28,11 @@ from: ``run_or_load(..., dense_from=...)``).
 """
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import platform
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -40,11 +48,10 @@ from helpers.ensemble import LAYERS
 from helpers.pruning import check_bias_pruning, check_schedule, prune_ensemble, saved_sparsities
 from helpers.selection import check_threshold
 from helpers.snapshot import Snapshot
+from helpers.sources import git_commit
 
 #: Parameters that determine the pruning run (the threshold only selects among its saved states).
-KEY_PARAMS = ("seed", "n_networks", "n_trajectories", "data_seed", "schedule", "bias_pruning", "device",
-              "max_batches", "max_batches_dense", "stopping", "n_eval", "first_network", "loss_networks",
-              "validation", "pruned_state")
+KEY_PARAMS = ("seed", *pipeline.TRAINING_PARAMS)
 
 #: The training options in which the original's code differs from this book's defaults
 #: (:mod:`helpers.ensemble`), with the values the original had; a run keyed without them (the shipped
@@ -627,3 +634,286 @@ def train_in(params: Mapping[str, Any], directory: Path, progress: bool = False,
                        rounds=rounds, dense_from=dense_from, stopping=kp["stopping"], n_eval=kp["n_eval"],
                        provenance=kp, log=log, loss_networks=kp["loss_networks"], validation=kp["validation"],
                        pruned_state=kp["pruned_state"])
+
+
+# ------------------------------------------------------------- the command line: train and export a data set
+
+def machine() -> dict[str, Any]:
+    """What a run ran on: processor, cores, torch and its threads, Python, platform.
+
+    Returns
+    -------
+    dict
+        ``cpu`` (the model name of ``/proc/cpuinfo`` where readable, else ``platform.processor()``), ``cores``,
+        ``torch`` (version), ``torch_threads``, ``python`` (version) and ``platform``.
+    """
+    import torch
+
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def run_params(preset: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The validated parameters of a run of ``preset``: what determines it and its selection.
+
+    Parameters
+    ----------
+    preset : {"ci", "default", "reference", "paper"}
+        The preset whose values the run takes.
+    overrides : mapping
+        Values of :data:`helpers.KEY_PARAMS` or ``threshold`` to take instead (others are ignored; ``None``
+        means the preset's value).
+
+    Returns
+    -------
+    dict
+        The resolved parameters (:func:`helpers.pipeline.resolve`), checked by :func:`helpers.validate`.
+
+    Raises
+    ------
+    ValueError
+        Naming a bad parameter.
+    """
+    params = pipeline.resolve(preset, **{n: overrides.get(n) for n in (*KEY_PARAMS, "threshold")})
+    validate(params)
+    return params
+
+
+def train(preset: str, work: Path, overrides: Mapping[str, Any], threads: int | None = None) -> Path:
+    """Train (or resume) the run of ``preset`` (+ ``overrides``) in the folder ``work``.
+
+    Logs one line per round (and every 5000 batches) to standard output; ``work/training.json`` records the
+    parameters, seeds, commit, machine and the wall time of every session that worked on it (``export`` puts it
+    into the shipped data set's provenance).
+
+    Parameters
+    ----------
+    preset : {"ci", "default", "reference", "paper"}
+        The preset whose parameters the run takes.
+    work : pathlib.Path
+        The working folder (created if needed); it holds the run and ``training.json``.
+    overrides : mapping
+        Parameters of :data:`helpers.KEY_PARAMS` or ``threshold`` to take instead of the preset's (others
+        are ignored; ``None`` means the preset's value).
+    threads : int, optional
+        Torch's CPU threads; ``None`` or 0: torch's default capped at the cores other work leaves free
+        (:func:`helpers.pipeline.torch_threads`). The number used is recorded in the provenance (``machine``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``work``.
+
+    Raises
+    ------
+    ValueError
+        Naming a bad parameter, or if ``work`` holds a run of other parameters.
+    """
+    import torch
+
+    params = run_params(preset, overrides)
+    torch.set_num_threads(int(threads) if threads else pipeline.torch_threads(torch.get_num_threads()))
+    work = Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    prov_path = work / snapshot.TRAINING
+    kp = dict(key_params(params), threshold=params["threshold"])
+    if prov_path.exists():
+        prov = json.loads(prov_path.read_text())
+        if prov["params"] != json.loads(json.dumps(kp)):
+            raise ValueError(f"{work} holds a run of other parameters ({prov['params']}); use another folder")
+    else:
+        prov = dict(params=kp, preset=preset, commit=git_commit(), code=pipeline.code_version("run"),
+                    machine=machine(), sessions=[])
+    prov["sessions"].append(dict(started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), commit=git_commit()))
+    pipeline.atomic_write_bytes(prov_path, json.dumps(prov, indent=1).encode())
+
+    def log(line: str) -> None:
+        print(time.strftime("%H:%M:%S"), line, flush=True)
+
+    t0 = time.perf_counter()
+    with pipeline.build_lock(work):
+        snap = train_in(params, work, log=log)
+    prov = json.loads(prov_path.read_text())
+    prov["sessions"][-1].update(ended=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                wall_seconds=round(time.perf_counter() - t0, 1))
+    prov["seeds"] = [int(v) for v in snap.seeds]
+    pipeline.atomic_write_bytes(prov_path, json.dumps(prov, indent=1).encode())
+    log("done")
+    return work
+
+
+def _train_group(preset: str, work: str, overrides: Mapping[str, Any], threads: int) -> str:
+    """One group of :func:`train_groups`, as a task on a worker: :func:`train` with its output silenced."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        train(preset, Path(work), overrides, threads)
+    return str(work)
+
+
+def train_groups(preset: str, work: Path, overrides: Mapping[str, Any], n_groups: int, *,
+                 scheduler: str | None = None, threads: int = 1, progress: bool = False,
+                 n_workers: int | None = None) -> list[Path]:
+    """Train (or resume) ``n_groups`` groups of networks at once, one task per group on a Dask cluster.
+
+    Group g holds networks ``first_network + g · n_networks`` … of the seed sequence (``n_networks`` each, the
+    preset's or the override's) and is trained by :func:`train` in its own working folder ``work/group-GG``,
+    with one early-stopping decision per round for its networks, exactly as a group trained alone: the groups
+    are independent, so where and in which order they run does not change a number. The folders are working
+    state (checkpoints after every round, so an interrupted or failed group resumes where it stopped); the data
+    set is written once, by :func:`helpers.snapshot.export`, from the finished folders. The workers must see ``work`` and the
+    artifact folder (a shared file system on a cluster of machines).
+
+    Parameters
+    ----------
+    preset : {"ci", "default", "reference", "paper"}
+        The preset whose parameters every group takes.
+    work : pathlib.Path
+        The parent of the groups' working folders (created if needed).
+    overrides : mapping
+        As for :func:`train`; ``first_network`` is the first group's first network.
+    n_groups : int
+        How many groups (≥ 1).
+    scheduler : str or None
+        Where the groups run (:func:`helpers.cluster.client`): ``None`` / ``"local"`` a cluster started by this
+        process (or the one in ``$HELPERS_SCHEDULER``), else a scheduler address.
+    threads : int
+        Torch CPU threads of each group (one per Dask worker thread).
+    progress : bool
+        Show Dask's progress bar and the dashboard's address.
+    n_workers : int or None
+        Workers of a local cluster of its own (``None``: the process's shared one, one worker per core).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The groups' folders, in group order (pass them to ``export --work``).
+
+    Raises
+    ------
+    ValueError
+        Naming a bad parameter, before anything is submitted.
+    Exception
+        The error of a group that failed after its retries (its folder keeps its last checkpoint).
+    """
+    from helpers import cluster
+
+    n_groups = Spec(int, 1, 10_000).check("n_groups", n_groups)
+    base = run_params(preset, overrides)
+    folders = [Path(work) / f"group-{g:02d}" for g in range(n_groups)]
+    cells = [(preset, str(folder), dict(overrides, first_network=base["first_network"] + g * base["n_networks"]),
+              threads) for g, folder in enumerate(folders)]
+    with cluster.client(scheduler, verbose=progress, n_workers=n_workers) as dask:
+        cluster.map_cells(_train_group, cells, client=dask, progress=progress, label="train-group")
+    return folders
+
+
+def adam_epsilon_effect(dense_checkpoint: Path, sizes: Sequence[int]) -> dict[str, float]:
+    """How much averaging instead of summing the networks' losses would change Adam's step.
+
+    It is measured on the Adam state after the dense round (``dense.pt`` of a run). Dividing every gradient by
+    the ensemble size E scales m̂ by 1/E and √v̂ by 1/E, so the step m̂/(√v̂ + ε) becomes m̂/(√v̂ + Eε): a relative
+    change of (E − 1)ε/(√v̂ + Eε).
+
+    Parameters
+    ----------
+    dense_checkpoint : pathlib.Path
+        A run's ``dense.pt`` (:func:`helpers.load_checkpoint`).
+    sizes : sequence of int
+        Ensemble sizes E to evaluate.
+
+    Returns
+    -------
+    dict of str to float
+        {str(E): median over all weights of every network of the relative change} for each E in ``sizes``.
+
+    Raises
+    ------
+    helpers.pipeline.ArtifactError
+        If the checkpoint is missing or unreadable.
+    """
+    import torch
+
+    from helpers import ensemble as ens_mod
+    dense = load_checkpoint(dense_checkpoint)["ensemble"]
+    steps = dense["steps"].double()
+    n_w = len(dense["weights"])
+    roots = []
+    for v in dense["v"][:n_w]:
+        correction = 1.0 - ens_mod.BETA2 ** steps.reshape(-1, *([1] * (v.dim() - 1)))
+        roots.append((v.double() / correction).sqrt().reshape(-1))
+    root = torch.cat(roots).numpy()
+    eps = ens_mod.EPS
+    return {str(int(e)): float(np.median((e - 1) * eps / (root + e * eps))) for e in sizes}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line ``python -m helpers.run {train, export}`` (module docstring).
+
+    ``train --preset P --work DIR [--param NAME=VALUE ...] [--threads N]`` trains or resumes a run (:func:`train`);
+    with ``--groups G [--scheduler ADDRESS]`` G groups at once on a Dask cluster (:func:`train_groups`);
+    ``export --work DIR [--work DIR ...] --out OUT`` merges finished runs (one per group, :func:`helpers.snapshot.merge`), measures
+    :func:`adam_epsilon_effect` on the first one's ``dense.pt`` and writes the shipped data set (:func:`helpers.snapshot.export`).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments; ``None``: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status, 0.
+    """
+    parser = argparse.ArgumentParser(prog="python -m helpers.run", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    tr = sub.add_parser("train", help="train or resume a run in a working folder")
+    tr.add_argument("--preset", default="reference", choices=pipeline.PRESET_NAMES)
+    tr.add_argument("--work", type=Path, required=True)
+    tr.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    tr.add_argument("--threads", type=int, default=None)
+    tr.add_argument("--groups", type=int, default=None, metavar="G",
+                    help="train G groups of n_networks at once on a Dask cluster, in WORK/group-00 … (train_groups)")
+    tr.add_argument("--scheduler", default=None, help="with --groups: a Dask scheduler address (default: a cluster "
+                    "started by this process, or $HELPERS_SCHEDULER)")
+    ex = sub.add_parser("export", help="write the shipped data set from finished runs (one per group)")
+    ex.add_argument("--work", type=Path, action="append", required=True, help="a finished run's folder")
+    ex.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        from helpers.runner import parse_params
+
+        overrides = parse_params(args.param, args.preset)
+        if args.groups is None:
+            train(args.preset, args.work, overrides, args.threads)
+        else:
+            folders = train_groups(args.preset, args.work, overrides, args.groups, scheduler=args.scheduler,
+                                   threads=args.threads or 1, progress=True)
+            print("finished:", " ".join(f"--work {f}" for f in folders))
+    else:
+        snaps = [snapshot.load(w) for w in args.work]
+        groups = [dict(json.loads((Path(w) / snapshot.TRAINING).read_text()), run=s.provenance)
+                  for w, s in zip(args.work, snaps)]
+        n_total = sum(s.n_networks for s in snaps)
+        diagnostics = {"adam_epsilon": adam_epsilon_effect(Path(args.work[0]) / "dense.pt", (n_total, 400))}
+        provenance = dict(params=snaps[0].provenance["params"], groups=groups, diagnostics=diagnostics,
+                          exported=time.strftime("%Y-%m-%dT%H:%M:%S%z"), export_commit=git_commit())
+        summary, weights = snapshot.merge(snaps, provenance)
+        whole = Snapshot(summary, lambda k, s, m: weights.get((k, s)), provenance)
+        snapshot.export(whole, args.out, provenance)
+        print(f"wrote {args.out}: {whole.n_networks} networks, {len(snapshot.shipped_pairs(whole))} weight states, "
+              f"{sum(f.stat().st_size for f in Path(args.out).iterdir()) / 2**20:.1f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,7 +7,12 @@ then runs ``jupyter-book build`` with warnings as errors. Jupyter Book never exe
 
 ``--param NAME=VALUE`` (repeatable) overrides one preset value in every chapter whose ``parameters`` cell has
 NAME, e.g. ``--param max_batches=3000``; the staging folder is then ``_build/<preset>+NAME=VALUE...``. All
-overrides are validated (:func:`helpers.pipeline.resolve`) before any chapter runs.
+overrides are validated (:func:`helpers.pipeline.resolve`) before any chapter runs, and so is where the chapters'
+Dask work runs (:func:`check_placement`: the ``scheduler`` address, or ``$HELPERS_SCHEDULER``, well-formed and
+reachable).
+
+Each chapter's kernel is started with CurveZMQ transport encryption (:func:`helpers.notebooks.kernel_config`), so
+the build's output carries no warning about an unencrypted kernel connection.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from helpers import cluster, notebooks
 from helpers.pipeline import PRESET_NAMES, repo_root, resolve
 from helpers.sources import git_commit, repository_url
 
@@ -251,10 +257,55 @@ def check_used(root: Path, params: dict, only: list[str] | None = None) -> None:
         raise ValueError(f"--param {sorted(unused)}: no chapter to run has such a parameter")
 
 
+def check_placement(root: Path, params: dict, only: list[str] | None = None,
+                    timeout: float = cluster.CONNECT_TIMEOUT_S) -> str | None:
+    """Check where the chapters to run will do their Dask work, before any of them runs.
+
+    The checks :mod:`helpers.cluster` applies when a chapter connects (:func:`helpers.cluster.resolve`,
+    :func:`helpers.cluster.check_reachable`, :func:`helpers.cluster.resolve_timeout`), made up front, so that a
+    bad address stops the build before the first chapter instead of in the chapter that first uses it. Only
+    when some chapter to run has a ``scheduler`` parameter (the chapters that run the motif census).
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The folder holding ``_toc.yml`` and the chapters.
+    params : dict
+        The overrides (:func:`parse_params`); ``scheduler`` among them, if given, else ``$HELPERS_SCHEDULER``
+        or a local cluster.
+    only : list of str or None
+        File-name prefixes of the chapters to run (:func:`selected`); ``None`` for all.
+    timeout : float
+        Seconds allowed for reaching an external scheduler.
+
+    Returns
+    -------
+    str or None
+        The address of the external scheduler the chapters will use, or ``None`` (a local cluster, or no chapter
+        to run has a ``scheduler`` parameter).
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter ``scheduler`` (or the environment variable ``HELPERS_SCHEDULER``) and its value when
+        the address is malformed, or ``HELPERS_NO_WORKER_TIMEOUT`` when it is not a positive number.
+    ConnectionError
+        Naming the address when nothing listens there.
+    """
+    if not any(chapter_params(nb, {"scheduler": None}) for nb in selected(root, only)):
+        return None
+    address = cluster.resolve(params.get("scheduler"))
+    cluster.resolve_timeout()
+    if address is not None:
+        cluster.check_reachable(address, timeout)
+    return address
+
+
 def execute(stage: Path, preset: str, only: list[str] | None = None, params: dict | None = None) -> None:
     """Run the chapters in ``stage`` with papermill at ``preset``, in place and in table-of-contents order.
 
-    Each chapter runs in its own folder with kernel ``python3``; its name and duration are printed.
+    Each chapter runs in its own folder with kernel ``python3`` (:func:`helpers.notebooks.execute`, which starts
+    it with an encrypted connection); its name and duration are printed.
 
     Parameters
     ----------
@@ -273,15 +324,12 @@ def execute(stage: Path, preset: str, only: list[str] | None = None, params: dic
     papermill.PapermillExecutionError
         From papermill when a cell of a chapter raises; the chapters after it are not run.
     """
-    import papermill as pm
-
     params = params or {}
     for notebook in selected(stage, only):
         given = dict(chapter_params(notebook, params), preset=preset)
         start = time.perf_counter()
         print(f"[book] executing {notebook.name} with {given} ...", flush=True)
-        pm.execute_notebook(str(notebook), str(notebook), parameters=given, cwd=str(notebook.parent),
-                            kernel_name="python3", progress_bar=False, request_save_on_cell_execute=False)
+        notebooks.execute(notebook, given)
         print(f"[book] {notebook.name} done in {time.perf_counter() - start:.0f} s", flush=True)
 
 
@@ -433,7 +481,8 @@ def main(argv: list[str] | None = None) -> int:
     ------
     SystemExit
         From ``argparse`` for bad arguments, and for an override that :func:`parse_params` or :func:`check_used`
-        rejects (with its message).
+        rejects, or a scheduler that :func:`check_placement` rejects (with its message), before anything is
+        staged or executed.
     papermill.PapermillExecutionError, subprocess.CalledProcessError
         When a chapter fails or a build fails.
     """
@@ -450,7 +499,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = parse_params(args.param, args.preset)
         check_used(root, params, args.only)
-    except ValueError as err:
+        if not args.no_execute:
+            check_placement(root, params, args.only)
+    except (ValueError, ConnectionError) as err:
         parser.error(str(err))
     name = "+".join([args.preset] + [f"{k}={v}".replace(" ", "") for k, v in sorted(params.items())
                                      if k not in PLACEMENT_PARAMS])

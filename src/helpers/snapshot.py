@@ -29,17 +29,13 @@ the shipped reference ensemble (``data/reference/``) is a snapshot with the weig
 state of network 0; the dense, optimally sparse and 93 % state of every network). Both are read by
 :func:`load`, which returns a :class:`Snapshot`.
 
-``python -m helpers.snapshot train --preset reference --work DIR`` trains (or resumes) the reference ensemble
-in the working folder ``DIR``; ``python -m helpers.snapshot export --work DIR --out data/reference`` writes the
-shipped data set from it (see the README).
+The data sets are trained and written by the command line of :mod:`helpers.run` (``python -m helpers.run train``
+and ``export``, see the README); this module is the format and its reader, and imports nothing that trains.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import platform
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -48,9 +44,7 @@ from typing import Any
 import numpy as np
 
 from helpers import pipeline
-from helpers.checks import Spec
 from helpers.selection import optimal_states
-from helpers.sources import git_commit
 
 FORMAT, VERSION = "helpers-snapshot", 1
 SUMMARY, WEIGHTS, PROVENANCE, MANIFEST = "summary.npz", "weights.npz", "provenance.json", pipeline.MANIFEST
@@ -187,22 +181,63 @@ def is_snapshot(folder: Path) -> bool:
 
 # --------------------------------------------------------------------------------------------- reading
 
+def _known() -> str:
+    """The shipped data sets, for messages: ``'reference' (data/reference), …``."""
+    return ", ".join(f"{name!r} ({path})" for name, path in SHIPPED.items())
+
+
 def resolve_path(where: str | Path) -> Path:
     """A shipped data set's name (:data:`SHIPPED`) or a folder → the folder.
 
     Parameters
     ----------
     where : str or pathlib.Path
-        ``"reference"`` (a name of :data:`SHIPPED`), or a folder.
+        A name of :data:`SHIPPED` (``"reference"``, ``"as-original"``), or a folder.
 
     Returns
     -------
     pathlib.Path
-        The shipped data set's folder under the repository root, or ``where`` as a path (not checked).
+        The shipped data set's folder under the repository root, or ``where`` as a path.
+
+    Raises
+    ------
+    TypeError
+        If ``where`` is neither a string nor a path (naming the argument and the known data sets).
+    ValueError
+        If ``where`` is a string that names no shipped data set and no existing folder (naming the known data
+        sets, and the one meant when only the letter case differs).
     """
     if isinstance(where, str) and where in SHIPPED:
         return pipeline.repo_root() / SHIPPED[where]
-    return Path(where)
+    if not isinstance(where, (str, os.PathLike)):
+        raise TypeError(f"argument 'where' must be a data set's name or a snapshot folder, got {where!r} of type "
+                        f"{type(where).__name__}; the shipped data sets are {_known()}")
+    path = Path(where)
+    if isinstance(where, str) and not path.exists():
+        close = [name for name in SHIPPED if name.lower() == where.lower()]
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"no data set {where!r}{hint}: the shipped data sets are {_known()}, under the "
+                         f"repository root {pipeline.repo_root()}; anything else must be a snapshot folder")
+    return path
+
+
+def shipped_name(folder: Path) -> str | None:
+    """The name of the shipped data set that lives in ``folder``, or None.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        A snapshot folder.
+
+    Returns
+    -------
+    str or None
+        A key of :data:`SHIPPED` whose folder is ``folder``, else None.
+    """
+    for name, rel in SHIPPED.items():
+        if Path(folder).resolve() == (pipeline.repo_root() / rel).resolve():
+            return name
+    return None
 
 
 def verify(folder: Path) -> dict[str, Any]:
@@ -228,8 +263,16 @@ def verify(folder: Path) -> dict[str, Any]:
         matching its SHA-256, or another format or version.
     """
     folder = Path(folder)
-    manifest = pipeline.verify(folder, (SUMMARY, WEIGHTS, PROVENANCE), error=SnapshotError,
-                               remedy="rebuild the snapshot")
+    if not folder.is_dir():
+        raise SnapshotError(f"{folder} is not a folder; a snapshot is a folder holding {SUMMARY}, {WEIGHTS}, "
+                            f"{PROVENANCE} and {MANIFEST} (the shipped data sets are {_known()})")
+    if not any((folder / name).exists() for name in (SUMMARY, WEIGHTS, PROVENANCE, MANIFEST)):
+        raise SnapshotError(f"{folder} is not a snapshot: it holds none of {SUMMARY}, {WEIGHTS}, {PROVENANCE}, "
+                            f"{MANIFEST} (the shipped data sets are {_known()})")
+    name = shipped_name(folder)
+    remedy = (f"this is the shipped data set {name!r}: restore it from the repository (git checkout -- "
+              f"{SHIPPED[name]})" if name else "rebuild the snapshot")
+    manifest = pipeline.verify(folder, (SUMMARY, WEIGHTS, PROVENANCE), error=SnapshotError, remedy=remedy)
     if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
         raise SnapshotError(f"{folder / MANIFEST}: format {manifest.get('format')!r} version "
                             f"{manifest.get('version')!r}, expected {FORMAT!r} version {VERSION}")
@@ -270,6 +313,7 @@ def load(where: str | Path = "reference", threshold: float | None = None) -> "Sn
         provenance = json.loads((folder / PROVENANCE).read_text())
     except ValueError as exc:
         raise SnapshotError(f"{folder / PROVENANCE} is corrupt ({exc})") from None
+    check_provenance(provenance, summary, folder / PROVENANCE)
     snap = Snapshot(summary, _FileWeights(folder / WEIGHTS, summary), provenance, folder)
     return snap if threshold is None else snap.with_threshold(threshold)
 
@@ -310,6 +354,55 @@ def check_values(summary: Mapping[str, np.ndarray], path: Path) -> None:
         raise SnapshotError(f"{path}: 'batches' holds negative counts")
 
 
+def check_provenance(provenance: Mapping[str, Any], summary: Mapping[str, np.ndarray], path: Path) -> None:
+    """Check that a snapshot's provenance agrees with its summary (what a manifest cannot vouch for).
+
+    The recorded parameters must give the summary's selection threshold and schedule; the networks' seeds and
+    number must be those the provenance records (per group, where the data set merges groups).
+
+    Parameters
+    ----------
+    provenance : mapping
+        The snapshot's ``provenance.json``: ``params`` (``threshold``, ``schedule``, ``n_networks``), ``seeds``
+        or ``groups`` (each with ``params`` and ``seeds``); absent entries are not checked.
+    summary : mapping of str to ndarray
+        Its ``summary.npz`` arrays (``threshold``, ``schedule``, ``seeds``).
+    path : pathlib.Path
+        The provenance file, for the message.
+
+    Raises
+    ------
+    SnapshotError
+        Naming the file and the entry that contradicts the summary.
+    """
+    if not isinstance(provenance, Mapping):
+        raise SnapshotError(f"{path}: expected a JSON object, found {type(provenance).__name__}")
+    params = provenance.get("params", {})
+    if not isinstance(params, Mapping):
+        raise SnapshotError(f"{path}: 'params' must be an object, found {params!r}")
+    stored = float(summary["threshold"])
+    if "threshold" in params and not np.isclose(float(params["threshold"]), stored, rtol=1e-12, atol=0):
+        raise SnapshotError(f"{path}: params threshold {params['threshold']!r} contradicts the summary's selection "
+                            f"threshold {stored!r}")
+    recorded_schedule = np.asarray(params.get("schedule", summary["schedule"]), dtype=float)
+    stored_schedule = np.asarray(summary["schedule"], dtype=float)
+    if recorded_schedule.shape != stored_schedule.shape or not np.allclose(recorded_schedule, stored_schedule):
+        raise SnapshotError(f"{path}: params schedule {params['schedule']} contradicts the summary's "
+                            f"{np.asarray(summary['schedule']).tolist()}")
+    seeds = [int(v) for v in np.asarray(summary["seeds"])]
+    groups = provenance.get("groups")
+    if not (isinstance(groups, list) and all(isinstance(g, Mapping) for g in groups)):
+        groups = None                                           # not a record of groups: nothing to check
+    recorded = ([int(v) for g in groups for v in g.get("seeds", [])] if groups
+                else [int(v) for v in provenance.get("seeds", seeds)])
+    if recorded and recorded != seeds:
+        raise SnapshotError(f"{path}: the recorded seeds {recorded} are not the summary's {seeds}")
+    counts = [g.get("params", {}).get("n_networks") for g in groups] if groups else [params.get("n_networks")]
+    if None not in counts and sum(int(c) for c in counts) != len(seeds):
+        raise SnapshotError(f"{path}: the recorded n_networks {counts} do not add up to the summary's "
+                            f"{len(seeds)} networks")
+
+
 class _FileWeights:
     """Weights of the stored pairs of ``weights.npz``, read on first use."""
 
@@ -342,6 +435,10 @@ class _FileWeights:
                                     f"{kept_w} / {kept_b}")
             full[:-1][mask[:-1]] = w[wo[j]:wo[j + 1]]
             full[-1][mask[-1]] = b[bo[j]:bo[j + 1]]
+            if not np.isfinite(full).all():
+                raise SnapshotError(f"{self.path}: layer {i} of network {k}, state {s} holds "
+                                    f"{int((~np.isfinite(full)).sum())} non-finite weight(s) (NaN or inf); a "
+                                    "trained network's weights are finite")
             out.append(full)
         return out
 
@@ -479,9 +576,16 @@ class Snapshot:
 
     # one network -------------------------------------------------------------------------------------------
     def _check(self, k: int, s: int) -> tuple[int, int]:
-        if not (0 <= int(k) < self.n_networks) or not (0 <= int(s) < self.n_states):
-            raise ValueError(f"network {k} / state {s} out of range ({self.n_networks} networks, "
-                             f"{self.n_states} states)")
+        """``k`` and ``s`` as ints, refused (naming the argument) unless each is an integer (Python or NumPy, not
+        a bool, float or None) in range."""
+        for name, value, n in (("k", k, self.n_networks), ("s", s, self.n_states)):
+            what = "network" if name == "k" else "saved state"
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"argument {name!r} (the {what}) must be an integer in [0, {n}), got {value!r} "
+                                f"of type {type(value).__name__}")
+            if not 0 <= int(value) < n:
+                raise ValueError(f"argument {name!r} = {int(value)} (the {what}) is out of range: this snapshot has "
+                                 f"{self.n_networks} networks and {self.n_states} saved states")
         return int(k), int(s)
 
     def masks(self, k: int, s: int) -> list[np.ndarray]:
@@ -501,6 +605,8 @@ class Snapshot:
 
         Raises
         ------
+        TypeError
+            If ``k`` or ``s`` is not an integer (a bool, float, NaN or None is refused, not rounded).
         ValueError
             If ``k`` or ``s`` is out of range.
         """
@@ -529,10 +635,13 @@ class Snapshot:
 
         Raises
         ------
+        TypeError
+            If ``k`` or ``s`` is not an integer.
         ValueError
             If ``k`` or ``s`` is out of range.
         SnapshotError
-            If ``weights.npz`` holds another number of values for the pair than its masks keep.
+            If ``weights.npz`` holds another number of values for the pair than its masks keep, or non-finite
+            values.
         """
         k, s = self._check(k, s)
         return self._weights(k, s, self.masks(k, s))
@@ -567,12 +676,27 @@ class Snapshot:
 
         Raises
         ------
+        TypeError
+            If ``k`` or ``s`` is not an integer.
         ValueError
-            If ``k`` or ``s`` is out of range or the pair's weights are not stored.
+            If ``k`` or ``s`` is out of range, the pair's weights are not stored, or ``x`` is not a finite array
+            of shape (n, 10) with n ≥ 1 (the number of inputs of :attr:`layers`).
         """
         from helpers import ensemble
 
-        return ensemble.predict(self.ensemble([k], [s]), np.asarray(x, dtype=np.float32))[0]
+        k, s = self._check(k, s)
+        n_in = self.layers[0]
+        try:
+            arr = np.asarray(x, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"argument 'x' must be an array of shape (n, {n_in}) of scaled inputs; it cannot be "
+                             f"read as numbers ({exc})") from None
+        if arr.ndim != 2 or arr.shape[1] != n_in or arr.shape[0] < 1:
+            raise ValueError(f"argument 'x' must have shape (n, {n_in}) with n ≥ 1 (one row per flight, one "
+                             f"column per input), got shape {arr.shape}")
+        if not np.isfinite(arr).all():
+            raise ValueError("argument 'x' holds non-finite values (NaN or inf)")
+        return ensemble.predict(self.ensemble([k], [s]), arr)[0]
 
     def ensemble(self, networks: Sequence[int], states: Sequence[int] | int):
         """An :class:`helpers.ensemble.Ensemble` (CPU) of ``networks``, each at its entry of ``states``.
@@ -601,7 +725,7 @@ class Snapshot:
         states = np.broadcast_to(np.asarray(states), (len(networks),))
         full = []
         for k, s in zip(networks, states):
-            w = self.weights(int(k), int(s))
+            w = self.weights(k, s)
             if w is None:
                 raise ValueError(f"network {k} at state {s} has no stored weights in {self.path or 'this snapshot'}"
                                  "; stored are the pairs of stored_pairs()")
@@ -927,289 +1051,3 @@ def merge(snaps: Sequence[Snapshot], provenance: Mapping[str, Any]) -> tuple[dic
 
 
 # ------------------------------------------------------------------------------ the reference ensemble
-
-def machine() -> dict[str, Any]:
-    """What a run ran on: processor, cores, torch and its threads, Python, platform.
-
-    Returns
-    -------
-    dict
-        ``cpu`` (the model name of ``/proc/cpuinfo`` where readable, else ``platform.processor()``), ``cores``,
-        ``torch`` (version), ``torch_threads``, ``python`` (version) and ``platform``.
-    """
-    import torch
-
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version(), "platform": platform.platform()}
-
-
-def run_params(preset: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """The validated parameters of a run of ``preset``: what determines it and its selection.
-
-    Parameters
-    ----------
-    preset : {"ci", "default", "reference", "paper"}
-        The preset whose values the run takes.
-    overrides : mapping
-        Values of :data:`helpers.run.KEY_PARAMS` or ``threshold`` to take instead (others are ignored; ``None``
-        means the preset's value).
-
-    Returns
-    -------
-    dict
-        The resolved parameters (:func:`helpers.pipeline.resolve`), checked by :func:`helpers.run.validate`.
-
-    Raises
-    ------
-    ValueError
-        Naming a bad parameter.
-    """
-    from helpers import run
-
-    params = pipeline.resolve(preset, **{n: overrides.get(n) for n in (*run.KEY_PARAMS, "threshold")})
-    run.validate(params)
-    return params
-
-
-def train(preset: str, work: Path, overrides: Mapping[str, Any], threads: int | None = None) -> Path:
-    """Train (or resume) the run of ``preset`` (+ ``overrides``) in the folder ``work``.
-
-    Logs one line per round (and every 5000 batches) to standard output; ``work/training.json`` records the
-    parameters, seeds, commit, machine and the wall time of every session that worked on it (``export`` puts it
-    into the shipped data set's provenance).
-
-    Parameters
-    ----------
-    preset : {"ci", "default", "reference", "paper"}
-        The preset whose parameters the run takes.
-    work : pathlib.Path
-        The working folder (created if needed); it holds the run and ``training.json``.
-    overrides : mapping
-        Parameters of :data:`helpers.run.KEY_PARAMS` or ``threshold`` to take instead of the preset's (others
-        are ignored; ``None`` means the preset's value).
-    threads : int, optional
-        Torch's CPU threads; ``None`` or 0 leaves torch's default.
-
-    Returns
-    -------
-    pathlib.Path
-        ``work``.
-
-    Raises
-    ------
-    ValueError
-        Naming a bad parameter, or if ``work`` holds a run of other parameters.
-    """
-    import torch
-
-    from helpers import run
-
-    params = run_params(preset, overrides)
-    if threads:
-        torch.set_num_threads(int(threads))
-    work = Path(work)
-    work.mkdir(parents=True, exist_ok=True)
-    prov_path = work / TRAINING
-    kp = dict(run.key_params(params), threshold=params["threshold"])
-    if prov_path.exists():
-        prov = json.loads(prov_path.read_text())
-        if prov["params"] != json.loads(json.dumps(kp)):
-            raise ValueError(f"{work} holds a run of other parameters ({prov['params']}); use another folder")
-    else:
-        prov = dict(params=kp, preset=preset, commit=git_commit(), code=pipeline.code_version("run"),
-                    machine=machine(), sessions=[])
-    prov["sessions"].append(dict(started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), commit=git_commit()))
-    pipeline.atomic_write_bytes(prov_path, json.dumps(prov, indent=1).encode())
-
-    def log(line: str) -> None:
-        print(time.strftime("%H:%M:%S"), line, flush=True)
-
-    t0 = time.perf_counter()
-    with pipeline.build_lock(work):
-        snap = run.train_in(params, work, log=log)
-    prov = json.loads(prov_path.read_text())
-    prov["sessions"][-1].update(ended=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                                wall_seconds=round(time.perf_counter() - t0, 1))
-    prov["seeds"] = [int(v) for v in snap.seeds]
-    pipeline.atomic_write_bytes(prov_path, json.dumps(prov, indent=1).encode())
-    log("done")
-    return work
-
-
-def _train_group(preset: str, work: str, overrides: Mapping[str, Any], threads: int) -> str:
-    """One group of :func:`train_groups`, as a task on a worker: :func:`train` with its output silenced."""
-    import contextlib
-    import io
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        train(preset, Path(work), overrides, threads)
-    return str(work)
-
-
-def train_groups(preset: str, work: Path, overrides: Mapping[str, Any], n_groups: int, *,
-                 scheduler: str | None = None, threads: int = 1, progress: bool = False,
-                 n_workers: int | None = None) -> list[Path]:
-    """Train (or resume) ``n_groups`` groups of networks at once, one task per group on a Dask cluster.
-
-    Group g holds networks ``first_network + g · n_networks`` … of the seed sequence (``n_networks`` each, the
-    preset's or the override's) and is trained by :func:`train` in its own working folder ``work/group-GG``,
-    with one early-stopping decision per round for its networks, exactly as a group trained alone: the groups
-    are independent, so where and in which order they run does not change a number. The folders are working
-    state (checkpoints after every round, so an interrupted or failed group resumes where it stopped); the data
-    set is written once, by :func:`export`, from the finished folders. The workers must see ``work`` and the
-    artifact folder (a shared file system on a cluster of machines).
-
-    Parameters
-    ----------
-    preset : {"ci", "default", "reference", "paper"}
-        The preset whose parameters every group takes.
-    work : pathlib.Path
-        The parent of the groups' working folders (created if needed).
-    overrides : mapping
-        As for :func:`train`; ``first_network`` is the first group's first network.
-    n_groups : int
-        How many groups (≥ 1).
-    scheduler : str or None
-        Where the groups run (:func:`helpers.cluster.client`): ``None`` / ``"local"`` a cluster started by this
-        process (or the one in ``$HELPERS_SCHEDULER``), else a scheduler address.
-    threads : int
-        Torch CPU threads of each group (one per Dask worker thread).
-    progress : bool
-        Show Dask's progress bar and the dashboard's address.
-    n_workers : int or None
-        Workers of a local cluster of its own (``None``: the process's shared one, one worker per core).
-
-    Returns
-    -------
-    list of pathlib.Path
-        The groups' folders, in group order (pass them to ``export --work``).
-
-    Raises
-    ------
-    ValueError
-        Naming a bad parameter, before anything is submitted.
-    Exception
-        The error of a group that failed after its retries (its folder keeps its last checkpoint).
-    """
-    from helpers import cluster
-
-    n_groups = Spec(int, 1, 10_000).check("n_groups", n_groups)
-    base = run_params(preset, overrides)
-    folders = [Path(work) / f"group-{g:02d}" for g in range(n_groups)]
-    cells = [(preset, str(folder), dict(overrides, first_network=base["first_network"] + g * base["n_networks"]),
-              threads) for g, folder in enumerate(folders)]
-    with cluster.client(scheduler, verbose=progress, n_workers=n_workers) as dask:
-        cluster.map_cells(_train_group, cells, client=dask, progress=progress, label="train-group")
-    return folders
-
-
-def adam_epsilon_effect(dense_checkpoint: Path, sizes: Sequence[int]) -> dict[str, float]:
-    """How much averaging instead of summing the networks' losses would change Adam's step.
-
-    It is measured on the Adam state after the dense round (``dense.pt`` of a run). Dividing every gradient by
-    the ensemble size E scales m̂ by 1/E and √v̂ by 1/E, so the step m̂/(√v̂ + ε) becomes m̂/(√v̂ + Eε): a relative
-    change of (E − 1)ε/(√v̂ + Eε).
-
-    Parameters
-    ----------
-    dense_checkpoint : pathlib.Path
-        A run's ``dense.pt`` (:func:`helpers.run.load_checkpoint`).
-    sizes : sequence of int
-        Ensemble sizes E to evaluate.
-
-    Returns
-    -------
-    dict of str to float
-        {str(E): median over all weights of every network of the relative change} for each E in ``sizes``.
-
-    Raises
-    ------
-    helpers.pipeline.ArtifactError
-        If the checkpoint is missing or unreadable.
-    """
-    import torch
-
-    from helpers import ensemble as ens_mod
-    from helpers import run
-
-    dense = run.load_checkpoint(dense_checkpoint)["ensemble"]
-    steps = dense["steps"].double()
-    n_w = len(dense["weights"])
-    roots = []
-    for v in dense["v"][:n_w]:
-        correction = 1.0 - ens_mod.BETA2 ** steps.reshape(-1, *([1] * (v.dim() - 1)))
-        roots.append((v.double() / correction).sqrt().reshape(-1))
-    root = torch.cat(roots).numpy()
-    eps = ens_mod.EPS
-    return {str(int(e)): float(np.median((e - 1) * eps / (root + e * eps))) for e in sizes}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The command line ``python -m helpers.snapshot {train, export}`` (module docstring).
-
-    ``train --preset P --work DIR [--param NAME=VALUE ...] [--threads N]`` trains or resumes a run (:func:`train`);
-    with ``--groups G [--scheduler ADDRESS]`` G groups at once on a Dask cluster (:func:`train_groups`);
-    ``export --work DIR [--work DIR ...] --out OUT`` merges finished runs (one per group, :func:`merge`), measures
-    :func:`adam_epsilon_effect` on the first one's ``dense.pt`` and writes the shipped data set (:func:`export`).
-
-    Parameters
-    ----------
-    argv : list of str, optional
-        The arguments; ``None``: ``sys.argv[1:]``.
-
-    Returns
-    -------
-    int
-        The exit status, 0.
-    """
-    parser = argparse.ArgumentParser(prog="python -m helpers.snapshot", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    tr = sub.add_parser("train", help="train or resume a run in a working folder")
-    tr.add_argument("--preset", default="reference", choices=pipeline.PRESET_NAMES)
-    tr.add_argument("--work", type=Path, required=True)
-    tr.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
-    tr.add_argument("--threads", type=int, default=None)
-    tr.add_argument("--groups", type=int, default=None, metavar="G",
-                    help="train G groups of n_networks at once on a Dask cluster, in WORK/group-00 … (train_groups)")
-    tr.add_argument("--scheduler", default=None, help="with --groups: a Dask scheduler address (default: a cluster "
-                    "started by this process, or $HELPERS_SCHEDULER)")
-    ex = sub.add_parser("export", help="write the shipped data set from finished runs (one per group)")
-    ex.add_argument("--work", type=Path, action="append", required=True, help="a finished run's folder")
-    ex.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
-    if args.command == "train":
-        from helpers.runner import parse_params
-
-        overrides = parse_params(args.param, args.preset)
-        if args.groups is None:
-            train(args.preset, args.work, overrides, args.threads)
-        else:
-            folders = train_groups(args.preset, args.work, overrides, args.groups, scheduler=args.scheduler,
-                                   threads=args.threads or 1, progress=True)
-            print("finished:", " ".join(f"--work {f}" for f in folders))
-    else:
-        snaps = [load(w) for w in args.work]
-        groups = [dict(json.loads((Path(w) / TRAINING).read_text()), run=s.provenance)
-                  for w, s in zip(args.work, snaps)]
-        n_total = sum(s.n_networks for s in snaps)
-        diagnostics = {"adam_epsilon": adam_epsilon_effect(Path(args.work[0]) / "dense.pt", (n_total, 400))}
-        provenance = dict(params=snaps[0].provenance["params"], groups=groups, diagnostics=diagnostics,
-                          exported=time.strftime("%Y-%m-%dT%H:%M:%S%z"), export_commit=git_commit())
-        summary, weights = merge(snaps, provenance)
-        whole = Snapshot(summary, lambda k, s, m: weights.get((k, s)), provenance)
-        export(whole, args.out, provenance)
-        print(f"wrote {args.out}: {whole.n_networks} networks, {len(shipped_pairs(whole))} weight states, "
-              f"{sum(f.stat().st_size for f in Path(args.out).iterdir()) / 2**20:.1f} MiB")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
