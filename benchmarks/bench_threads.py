@@ -5,8 +5,8 @@ The measurement: ``--steps`` Adam steps (default 600) of 3 batched networks of t
 
 - ``quiet``: nothing else runs; ``busy``: a second process spins on one core for the whole measurement;
 - torch threads 1 or 2 (the preset's ``threads``), or ``auto``: the number :func:`helpers.pipeline.torch_threads`
-  chooses (the preset's, capped at the cores that are free by the 1-minute load average, which is what the
-  chapters now use);
+  chooses (the preset's, capped at the cores that other work leaves free, which is what the chapters and the
+  training command now use);
 - OpenMP's wait policy ``active`` (its threads spin at every barrier, the default of this torch build) or
   ``passive`` (they sleep).
 
@@ -56,7 +56,7 @@ def measure(threads: str, busy: bool, policy: str, steps: int) -> tuple[float, i
     spinner = subprocess.Popen([sys.executable, "-c", SPIN]) if busy else None
     try:
         if busy:
-            time.sleep(65)                      # let the 1-minute load average see the spinner (for "auto")
+            time.sleep(1.0)                     # the spinner is running before the measurement starts
         out = subprocess.run([sys.executable, "-c", CHILD, threads, str(steps)], env=env, check=True,
                              capture_output=True, text=True).stdout.split()
     finally:

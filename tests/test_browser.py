@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import runner
+from helpers import notebooks, runner
 from helpers.pipeline import repo_root
 
 ROOT = repo_root()
@@ -103,7 +103,7 @@ def layout_problems(browser) -> list[str]:
 
 def pages() -> list[str]:
     """HTML page of every toc entry (intro, chapters, references)."""
-    return runner.toc_entries(ROOT)
+    return notebooks.toc_entries(ROOT)
 
 
 @pytest.mark.parametrize("page", pages())

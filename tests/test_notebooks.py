@@ -7,7 +7,7 @@ import pytest
 from helpers import notebooks, runner
 from helpers.pipeline import repo_root
 
-CHAPTERS = runner.chapters(repo_root())
+CHAPTERS = notebooks.chapters(repo_root())
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from helpers import runner
+from helpers import notebooks, runner
 from helpers.pipeline import repo_root
 
 ROOT = repo_root()
@@ -33,7 +33,7 @@ def pdf(tmp_path_factory):
 def notebook_figures() -> int:
     """PNG outputs of every chapter (what the PDF must place)."""
     return sum("image/png" in out.get("data", {})
-               for nb in runner.chapters(ROOT)
+               for nb in notebooks.chapters(ROOT)
                for cell in json.loads(nb.read_text())["cells"] if cell["cell_type"] == "code"
                for out in cell.get("outputs", []))
 
@@ -41,7 +41,7 @@ def notebook_figures() -> int:
 def test_every_chapter_is_in_the_pdf(pdf):
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     text = " ".join(text.replace("\u2019", "'").split())                 # LaTeX's curly apostrophe, line breaks
-    for notebook in runner.chapters(ROOT):
+    for notebook in notebooks.chapters(ROOT):
         title = next(c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "markdown")
         heading = "".join(title["source"]).splitlines()[0].lstrip("# ").strip()
         assert heading.upper() in text.upper(), f"{notebook.name}: title {heading!r} not in the PDF"

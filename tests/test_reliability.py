@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import analysed, census, data, graph, pipeline, runner
+from helpers import analysed, census, data, graph, notebooks, pipeline, runner
 from helpers import run as R
 from helpers.pipeline import repo_root
 
@@ -78,7 +78,7 @@ def test_the_runner_refuses_a_bad_parameter_before_any_chapter_runs(item, messag
 
 
 def test_the_runner_accepts_every_parameter_some_chapter_takes():
-    declared = {name for notebook in runner.chapters(ROOT)
+    declared = {name for notebook in notebooks.chapters(ROOT)
                 for name in runner.chapter_params(notebook, dict.fromkeys(pipeline.SPECS, 0))}
     assert declared - {"preset"} == set(pipeline.SPECS) - {"preset"} - {"stopping", "n_eval", "first_network", "threads"}
     assert runner.parse_params(["network=2", "n_null=10"], "ci") == {"network": 2, "n_null": 10}
@@ -672,9 +672,22 @@ def test_training_parameters_given_to_an_analysis_chapter_are_named_as_unused(ca
     assert capsys.readouterr().out == ""                      # a live run uses them; unset ones are not named
 
 
-@pytest.mark.parametrize("load, wanted, expected", [(0.0, 2, 2), (1.0, 2, 1), (1.6, 2, 1), (3.0, 2, 1),
-                                                    (0.3, 1, 1)])
-def test_torch_threads_are_capped_at_the_free_cores(monkeypatch, load, wanted, expected):
+@pytest.mark.parametrize("busy, wanted, expected", [(0.0, 2, 2), (1.0, 2, 1), (1.4, 2, 1), (1.6, 2, 1),
+                                                    (3.0, 2, 1), (0.3, 1, 1), (None, 2, 2)])
+def test_torch_threads_are_capped_at_the_free_cores(monkeypatch, busy, wanted, expected):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(pipeline, "busy_cores", lambda interval=0.3: busy)
     assert pipeline.torch_threads(wanted) == expected
+
+
+def test_busy_cores_sees_a_spinning_process():
+    spinner = subprocess.Popen([sys.executable, "-c", "import time\nt = time.time()\nwhile time.time() - t < 5: pass"])
+    try:
+        import time
+
+        time.sleep(0.5)
+        busy = pipeline.busy_cores(0.5)
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert busy is not None and busy >= 0.8

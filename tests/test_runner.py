@@ -1,7 +1,7 @@
 """The book runner's parameter overrides: parsed, validated and routed before any chapter runs."""
 import pytest
 
-from helpers import runner
+from helpers import notebooks, runner
 from helpers.pipeline import repo_root
 
 ROOT = repo_root()
@@ -32,7 +32,7 @@ def test_overrides_reach_every_chapter_that_reads_the_run():
     training = ("seed", "n_networks", "n_trajectories", "data_seed", "threshold", "schedule", "bias_pruning",
                 "device", "max_batches", "max_batches_dense")
     params = dict.fromkeys(training, 1)
-    for notebook in runner.chapters(ROOT):
+    for notebook in notebooks.chapters(ROOT):
         if notebook.stem >= "03":
             assert sorted(runner.chapter_params(notebook, params)) == sorted(training), notebook.name
 
@@ -80,7 +80,7 @@ def test_prepare_for_reading_tags_each_medium(tmp_path, medium, code_tag):
     runner.stage_sources(ROOT, tmp_path)
     runner.prepare_for_reading(tmp_path, "pdf" if medium == "html" else "html")   # the other medium first
     runner.prepare_for_reading(tmp_path, medium)
-    nb = nbformat.read(runner.chapters(tmp_path)[0], as_version=4)
+    nb = nbformat.read(notebooks.chapters(tmp_path)[0], as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     machinery = [c for c in code if set(runner.HIDDEN_CELLS) & set(c.metadata.tags)]
     assert machinery and all("remove-cell" in c.metadata.tags for c in machinery)  # parameters, injected cell

@@ -23,6 +23,58 @@ from pathlib import Path
 EXECUTION_KEYS = ("papermill", "execution")
 
 
+def toc_entries(root: Path) -> list[str]:
+    """Every page of the table of contents (``_toc.yml``, parsed as YAML), in order.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The folder holding ``_toc.yml`` (the repository root, or a staging folder).
+
+    Returns
+    -------
+    list of str
+        The root, then each part's chapters (and their nested ``sections``), then any top-level ``chapters``, as
+        paths without suffix relative to ``root`` (e.g. ``"book/01_flight_model"``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``root`` has no ``_toc.yml``.
+    """
+    import yaml
+
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    names = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or ():
+            if "file" in entry:
+                names.append(entry["file"])
+            walk(entry.get("sections"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return names
+
+
+def chapters(root: Path) -> list[Path]:
+    """Notebook chapters in table-of-contents order (the :func:`toc_entries` that are ``.ipynb`` files).
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The folder holding ``_toc.yml`` and the pages.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``root / "<entry>.ipynb"`` for every entry whose notebook exists (markdown pages are left out).
+    """
+    return [root / f"{name}.ipynb" for name in toc_entries(root) if (root / f"{name}.ipynb").exists()]
+
+
 def normalised(nb):
     """A copy of the ``nbformat`` notebook ``nb`` without execution metadata, papermill's injected cell with a fixed id.
 
@@ -166,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     ----------
     argv : list of str or None
         The command-line arguments (default ``sys.argv[1:]``): the chapters' notebook paths (default every chapter
-        of the table of contents, :func:`helpers.runner.chapters`), ``--check`` (only list, on stderr, the
+        of the table of contents, :func:`chapters`), ``--check`` (only list, on stderr, the
         chapters that are not normalised) and ``--no-execute`` (normalise without re-executing).
 
     Returns
@@ -179,7 +231,6 @@ def main(argv: list[str] | None = None) -> int:
     SystemExit
         From ``argparse`` for unknown arguments or ``--help``.
     """
-    from helpers import runner
     from helpers.pipeline import repo_root
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -187,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only list the chapters that are not normalised")
     parser.add_argument("--no-execute", action="store_true", help="normalise without re-executing")
     args = parser.parse_args(argv)
-    paths = args.chapters or runner.chapters(repo_root())
+    paths = args.chapters or chapters(repo_root())
     if args.check:
         stale = [p for p in paths if not is_normalised(p)]
         for p in stale:

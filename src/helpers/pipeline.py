@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -221,13 +222,43 @@ def chapter(namespace: Mapping[str, Any]) -> dict[str, Any]:
     return params
 
 
+def busy_cores(interval: float = 0.3) -> float | None:
+    """How many of this machine's cores other work keeps busy now, from two readings of ``/proc/stat``.
+
+    Parameters
+    ----------
+    interval : float
+        Seconds between the readings (> 0).
+
+    Returns
+    -------
+    float or None
+        (busy time / total time over the interval) × the number of cores; None where ``/proc/stat`` cannot be
+        read (not Linux).
+    """
+    def reading() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)            # idle + iowait
+        return sum(fields[:8]), idle
+
+    try:
+        total0, idle0 = reading()
+        time.sleep(interval)
+        total1, idle1 = reading()
+    except (OSError, ValueError, IndexError):
+        return None
+    if total1 <= total0:
+        return 0.0
+    return (1.0 - (idle1 - idle0) / (total1 - total0)) * (os.cpu_count() or 1)
+
+
 def torch_threads(wanted: int) -> int:
     """How many threads torch may use here: ``wanted``, capped at the cores that other work leaves free.
 
     Torch's OpenMP threads split every product evenly; beside another busy process one of them shares a core, and
     the others wait for it at every barrier (spinning, so they also slow the other process): on a 2-core machine
-    two threads beside one busy process ran 3× slower than one thread (``benchmarks/bench_threads.py``). The free
-    cores are the usable cores minus the 1-minute load average (rounded), at least one.
+    two threads beside one busy process ran several times slower than one thread (``benchmarks/bench_threads.py``).
+    The free cores are the usable cores minus those busy now (:func:`busy_cores`, rounded), at least one.
 
     Parameters
     ----------
@@ -237,14 +268,16 @@ def torch_threads(wanted: int) -> int:
     Returns
     -------
     int
-        min(wanted, free cores), ≥ 1; ``wanted`` where the load average cannot be read.
+        min(wanted, free cores), ≥ 1; ``wanted`` where the machine's load cannot be read.
     """
+    busy = busy_cores()
     try:
         cores = len(os.sched_getaffinity(0))
-        load = os.getloadavg()[0]
     except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    if busy is None:
         return max(1, int(wanted))
-    return max(1, min(int(wanted), cores - int(round(load))))
+    return max(1, min(int(wanted), cores - int(round(busy))))
 
 
 def unused_training(params: Mapping[str, Any]) -> list[str]:

@@ -29,58 +29,6 @@ from helpers.pipeline import PRESET_NAMES, repo_root, resolve
 from helpers.sources import git_commit, repository_url
 
 
-def toc_entries(root: Path) -> list[str]:
-    """Every page of the table of contents (``_toc.yml``, parsed as YAML), in order.
-
-    Parameters
-    ----------
-    root : pathlib.Path
-        The folder holding ``_toc.yml`` (the repository root, or a staging folder).
-
-    Returns
-    -------
-    list of str
-        The root, then each part's chapters (and their nested ``sections``), then any top-level ``chapters``, as
-        paths without suffix relative to ``root`` (e.g. ``"book/01_flight_model"``).
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``root`` has no ``_toc.yml``.
-    """
-    import yaml
-
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    names = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or ():
-            if "file" in entry:
-                names.append(entry["file"])
-            walk(entry.get("sections"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return names
-
-
-def chapters(root: Path) -> list[Path]:
-    """Notebook chapters in table-of-contents order (the :func:`toc_entries` that are ``.ipynb`` files).
-
-    Parameters
-    ----------
-    root : pathlib.Path
-        The folder holding ``_toc.yml`` and the pages.
-
-    Returns
-    -------
-    list of pathlib.Path
-        ``root / "<entry>.ipynb"`` for every entry whose notebook exists (markdown pages are left out).
-    """
-    return [root / f"{name}.ipynb" for name in toc_entries(root) if (root / f"{name}.ipynb").exists()]
-
-
 def provenance_config(root: Path) -> dict:
     """What the rendered book says about its source, as ``_config.yml`` entries.
 
@@ -223,7 +171,7 @@ def selected(root: Path, only: list[str] | None) -> list[Path]:
     Parameters
     ----------
     root : pathlib.Path
-        The folder holding ``_toc.yml`` and the chapters (:func:`chapters`).
+        The folder holding ``_toc.yml`` and the chapters (:func:`helpers.notebooks.chapters`).
     only : list of str or None
         File-name prefixes (e.g. ``["03", "05_motifs"]``); ``None`` or empty for every chapter.
 
@@ -232,7 +180,7 @@ def selected(root: Path, only: list[str] | None) -> list[Path]:
     list of pathlib.Path
         The selected notebooks, in table-of-contents order.
     """
-    return [nb for nb in chapters(root) if not only or any(nb.stem.startswith(o) for o in only)]
+    return [nb for nb in notebooks.chapters(root) if not only or any(nb.stem.startswith(o) for o in only)]
 
 
 def check_used(root: Path, params: dict, only: list[str] | None = None) -> None:
@@ -353,7 +301,7 @@ def prepare_for_reading(stage: Path, medium: str = "html") -> None:
     Parameters
     ----------
     stage : pathlib.Path
-        The staging folder; its chapters (:func:`chapters`) are rewritten. Tags of an earlier call for another
+        The staging folder; its chapters (:func:`helpers.notebooks.chapters`) are rewritten. Tags of an earlier call for another
         medium are replaced.
     medium : {"html", "pdf"}
         The rendered form (:data:`CODE_TAGS`).
@@ -367,7 +315,7 @@ def prepare_for_reading(stage: Path, medium: str = "html") -> None:
 
     if medium not in CODE_TAGS:
         raise ValueError(f"medium={medium!r}: must be one of {sorted(CODE_TAGS)}")
-    for notebook in chapters(stage):
+    for notebook in notebooks.chapters(stage):
         nb = nbformat.read(notebook, as_version=4)
         for cell in nb.cells:
             if cell.cell_type != "code":
