@@ -1,6 +1,8 @@
-"""The shipped reference ensemble is this code's output: its masks follow the pruning rule, its losses are
-reproduced from its weights on regenerated data, and re-training network 0 from its seed reproduces its first
-dense batches."""
+"""The shipped ensembles — the reference ensemble and the paired as-original group — are this code's output: their
+masks follow the pruning rule, their losses are reproduced from their weights on regenerated data, and re-training
+network 0 from its seed reproduces its first dense batches. The as-original group was trained with the original's
+three training details (``loss_networks = 400``, ``validation = "exhaust"``, ``pruned_state = "keep"``), under
+which a pruned weight can come back; its tests account for that."""
 import numpy as np
 import pytest
 import torch
@@ -12,9 +14,9 @@ torch.set_num_threads(1)
 RETRAIN = 500
 
 
-@pytest.fixture(scope="module")
-def ref():
-    return S.load("reference")
+@pytest.fixture(scope="module", params=list(S.SHIPPED))
+def ref(request):
+    return S.load(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +24,24 @@ def params(ref):
     return ref.provenance["params"]
 
 
+def keeps_pruned(params) -> bool:
+    """Whether the data set was trained with the original's rule, under which pruned weights can come back."""
+    return params.get("pruned_state", "zero") == "keep"
+
+
+def revived(masks, before):
+    """Per layer, the entries kept now that were pruned at the state before."""
+    return [m & ~b for m, b in zip(masks, before)]
+
+
 @pytest.fixture(scope="module")
-def rows(ref, params):
+def rows():
+    """The flights both data sets were trained on (the same seeds, the same scaler: checked below)."""
+    reference = S.load("reference")
+    return _rows(reference, reference.provenance["params"])
+
+
+def _rows(ref, params):
     """Scaled rows regenerated with the shipped scaler: the first n_eval validation and test rows, and the
     training rows of the first dense batches and of every state's B4 slice."""
     n, seed, n_eval = params["n_trajectories"], params["data_seed"], params["n_eval"]
@@ -41,22 +59,34 @@ def test_it_is_the_reference_protocol(ref, params):
     for name in ("n_trajectories", "max_batches", "max_batches_dense", "stopping", "bias_pruning", "n_eval"):
         assert params[name] == want[name], name
     assert tuple(params["schedule"]) == pipeline.PAPER_SCHEDULE
-    assert ref.n_networks >= 8 and len(set(ref.seeds.tolist())) == ref.n_networks
+    assert ref.n_networks >= 4 and len(set(ref.seeds.tolist())) == ref.n_networks
     assert ref.sparsities.tolist() == P.saved_sparsities(pipeline.PAPER_SCHEDULE).tolist()
     for key in ("commit", "machine", "sessions"):
         assert all(key in g for g in ref.provenance["groups"]), key
     assert ref.seeds.tolist() == [s for g in ref.provenance["groups"] for s in g["run"]["seeds"]]
+    reference = S.load("reference")
+    for key in ("x_min", "x_max", "y_min", "y_max"):
+        assert np.array_equal(ref.scaler[key], reference.scaler[key]), key       # the same flights
+    if ref.path.name == "as-original":
+        assert ref.seeds.tolist() == reference.seeds[:ref.n_networks].tolist()  # paired, network by network
+        for g in ref.provenance["groups"]:
+            assert (g["params"]["loss_networks"], g["params"]["validation"], g["params"]["pruned_state"]) == \
+                (400, "exhaust", "keep")
 
 
-def test_masks_are_nested_and_pruned_by_the_rule(ref):
+def test_masks_are_nested_and_pruned_by_the_rule(ref, params):
+    """Each layer prunes int(s n) + 1 weights; under the original's rule every weight that came back is one fewer
+    pruned (the cutoff is taken over the masked magnitudes, the raw ones are compared with it)."""
     for k in range(ref.n_networks):
         prev = None
         for s, sparsity in enumerate(ref.sparsities):
             masks = ref.masks(k, s)
+            back = revived(masks, prev) if prev is not None else [np.zeros_like(m) for m in masks]
             for i, m in enumerate(masks):
-                assert (~m[:-1]).sum() == P.n_pruned(m[:-1].size, sparsity), (k, s, i)
-                if prev is not None:
-                    assert not (m & ~prev[i]).any(), (k, s, i)
+                came_back = int(back[i][:-1].sum())
+                assert (~m[:-1]).sum() == P.n_pruned(m[:-1].size, sparsity) - came_back, (k, s, i)
+                if not keeps_pruned(params):
+                    assert not back[i].any(), (k, s, i)
             prev = masks
 
 
@@ -65,9 +95,15 @@ def test_each_mask_of_network_0_is_the_magnitude_pruning_of_the_state_before(ref
         w = ref.weights(0, s)
         m = ref.masks(0, s)
         new_w, new_b = P.prune_network([x[:-1] for x in w], [x[-1] for x in w], [x[:-1] for x in m],
-                                       [x[-1] for x in m], ref.sparsities[s + 1], params["bias_pruning"])
-        for i, nxt in enumerate(ref.masks(0, s + 1)):
-            assert np.array_equal(nxt[:-1], new_w[i]) and np.array_equal(nxt[-1], new_b[i]), (s, i)
+                                       [x[-1] for x in m], ref.sparsities[s + 1], params["bias_pruning"],
+                                       params.get("pruned_state", "zero"))
+        nxt = ref.masks(0, s + 1)
+        # the stored weights are masked, so a pruned weight's drifted raw value is unknown here: what came back
+        # is the only difference the rule allows
+        back = revived(nxt, m)
+        for i, n in enumerate(nxt):
+            assert np.array_equal(n[:-1] & ~back[i][:-1], new_w[i]), (s, i)
+            assert np.array_equal(n[-1] & ~back[i][-1], new_b[i] & ~back[i][-1]), (s, i)
 
 
 def test_stored_weights_match_their_masks(ref):
@@ -108,14 +144,17 @@ def test_round_lengths_follow_the_groups_stopping_rule(ref, params):
             assert not any(E.stop_rule(mean[:j]) for j in range(E.STOP_EVERY, n, E.STOP_EVERY)), (g, r)
 
 
-def test_retraining_network_0_reproduces_its_first_dense_batches(ref, rows):
+def test_retraining_network_0_reproduces_its_first_dense_batches(ref, params, rows):
     ens = E.init_ensemble([int(ref.seeds[0])])
     (xt, yt), (xv, yv) = rows["train"], rows["val"]
-    res = E.train_round(ens, xt, yt, xv, yv, max_batches=RETRAIN, stopping=None)
+    res = E.train_round(ens, xt, yt, xv, yv, max_batches=RETRAIN, stopping=None,
+                        loss_networks=params.get("loss_networks", 1))
     val, train = ref.curves(0, 0)
-    # bit for bit on the machine that trained it (measured); the tolerance allows other float orderings
-    np.testing.assert_allclose(res.val_loss[0], val[:RETRAIN], rtol=1e-4)
-    np.testing.assert_allclose(res.train_loss[0], train[:RETRAIN], rtol=1e-4)
+    # bit for bit on the machine that trained it (measured); on another CPU the float orderings differ and the
+    # curves drift apart as training amplifies them: up to 6·10⁻⁴ relative within 500 batches (measured on a
+    # second 2-core machine), far below the loss's own batch-to-batch variation
+    np.testing.assert_allclose(res.val_loss[0], val[:RETRAIN], rtol=2e-3)
+    np.testing.assert_allclose(res.train_loss[0], train[:RETRAIN], rtol=2e-3)
     assert res.val_loss[0, 0] == pytest.approx(val[0], rel=1e-5)      # the untrained network: float rounding only
 
 
