@@ -4,8 +4,8 @@ Builds the HTML book from the committed notebooks (their ``ci`` outputs, no re-e
 chapter page with every non-local request blocked (as on a machine without a network): each must render its title,
 every figure must load with a non-zero size, every formula must be typeset by the book's own MathJax (no raw
 ``\(``/``\[`` TeX left in the text), no parameters cell or progress bar may show, and no error output or traceback
-may appear; the footer must name the commit the book was built from. A screenshot of every page is written to
-``_build/browser-pages/`` for a person to look at; failing pages also to ``_build/browser-failures/``.
+may appear; the footer must name the commit the book was built from. A full-page screenshot of every page is
+written to ``_build/browser-pages/`` for a person to look at; failing pages also to ``_build/browser-failures/``.
 """
 from __future__ import annotations
 
@@ -106,6 +106,19 @@ def pages() -> list[str]:
     return notebooks.toc_entries(ROOT)
 
 
+def full_page_screenshot(browser, path: Path) -> None:
+    """A PNG of the whole page at the window's width (1,400 px), not only its first screen: Chromium's DevTools
+    protocol captures beyond the viewport, clipped to the content's full height."""
+    import base64
+
+    metrics = browser.execute_cdp_cmd("Page.getLayoutMetrics", {})
+    size = metrics.get("cssContentSize") or metrics["contentSize"]
+    shot = browser.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}})
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
 @pytest.mark.parametrize("page", pages())
 def test_page_renders_with_figures_and_no_errors(page, html_dir, browser):
     path = html_dir / f"{page}.html"
@@ -141,11 +154,11 @@ def test_page_renders_with_figures_and_no_errors(page, html_dir, browser):
             problems.append(f"machinery on the page: {marker!r}")
     shots = ROOT / "_build" / "browser-pages"
     shots.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(shots / f"{page.replace('/', '_')}.png"))
+    full_page_screenshot(browser, shots / f"{page.replace('/', '_')}.png")
     if problems:
         shots = ROOT / "_build" / "browser-failures"
         shots.mkdir(parents=True, exist_ok=True)
-        browser.save_screenshot(str(shots / f"{page.replace('/', '_')}.png"))
+        full_page_screenshot(browser, shots / f"{page.replace('/', '_')}.png")
     assert not problems, f"{page}: " + "; ".join(problems)
     if page.split("/")[-1][:2].isdigit():
         assert images, f"{page}: a chapter page without any figure"

@@ -135,3 +135,17 @@ def test_artifact_of_the_wrong_shape_raises(store, ds):
     pipeline.seal(ds.path.parent, (ds.path.name,))            # sealed as if it had been built so
     with pytest.raises(pipeline.ArtifactError, match="wrong shape"):
         data.load_or_build(N, 11)
+
+
+def test_first_rows_of_the_splits_are_the_data_sets_rows(ds):
+    """The rows regenerated without simulating the whole data set (as the data-set tests use them) are the built
+    data set's first rows of each split, raw (before scaling)."""
+    got = data.first_rows_of_splits(N, 11, {"train": 300, "val": 200, "test": 100})
+    for split, count in (("train", 300), ("val", 200), ("test", 100)):
+        x, y = got[split]
+        assert x.shape == (count, 10) and y.shape == (count, 7)
+        np.testing.assert_allclose(data.scale(x, ds.in_min, ds.in_max), getattr(ds, f"x_{split}")[:count], atol=1e-6)
+        np.testing.assert_allclose(data.scale(y, ds.out_min, ds.out_max), getattr(ds, f"y_{split}")[:count], atol=1e-6)
+        assert np.array_equal(data.first_rows(N, 11, split, count)[0], x)
+    with pytest.raises(ValueError, match="split 'val' has"):
+        data.first_rows_of_splits(N, 11, {"train": 10, "val": 10 ** 9})

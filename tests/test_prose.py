@@ -45,3 +45,21 @@ def test_percent_and_span_for_the_text():
     assert prose.span([0.5, 1.5], ".1f", "%") == "0.5–1.5 %"
     with pytest.raises(ValueError, match="no values"):
         prose.span([])
+
+
+def test_every_bibliography_entry_is_cited():
+    """The references page lists every entry of references.bib (``:all:``): each must be cited somewhere."""
+    import json
+    import re
+
+    from helpers import notebooks
+    from helpers.pipeline import repo_root
+
+    root = repo_root()
+    keys = re.findall(r"^@\w+\{([^,]+),", (root / "book" / "references.bib").read_text(), flags=re.M)
+    texts = [p.read_text() for p in (root / "book").glob("*.md")]
+    texts += ["".join(c["source"]) for nb in notebooks.chapters(root)
+              for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "markdown"]
+    cited = {k.strip() for t in texts for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", t)
+             for k in group.split(",")}
+    assert keys and not set(keys) - cited, f"never cited: {sorted(set(keys) - cited)}"

@@ -47,11 +47,9 @@ def _rows(ref, params):
     n, seed, n_eval = params["n_trajectories"], params["data_seed"], params["n_eval"]
     sc = ref.scaler
     n_train = max(RETRAIN * E.BATCH, ref.n_states * R.TRAIN_SLICE)
-    out = {}
-    for split, count in (("train", n_train), ("val", max(n_eval, RETRAIN * E.BATCH)), ("test", n_eval)):
-        x, y = data.first_rows(n, seed, split, count)
-        out[split] = data.scale(x, sc["x_min"], sc["x_max"]), data.scale(y, sc["y_min"], sc["y_max"])
-    return out
+    counts = {"train": n_train, "val": max(n_eval, RETRAIN * E.BATCH), "test": n_eval}
+    return {split: (data.scale(x, sc["x_min"], sc["x_max"]), data.scale(y, sc["y_min"], sc["y_max"]))
+            for split, (x, y) in data.first_rows_of_splits(n, seed, counts).items()}
 
 
 def test_it_is_the_reference_protocol(ref, params):
@@ -75,8 +73,11 @@ def test_it_is_the_reference_protocol(ref, params):
 
 
 def test_masks_are_nested_and_pruned_by_the_rule(ref, params):
-    """Each layer prunes int(s n) + 1 weights; under the original's rule every weight that came back is one fewer
-    pruned (the cutoff is taken over the masked magnitudes, the raw ones are compared with it)."""
+    """Each layer prunes int(s n) + 1 weights. Under the original's rule every weight that came back is one fewer
+    pruned (the cutoff is taken over the masked magnitudes, the raw ones are compared with it), and a weight whose
+    magnitude equals the cutoff's exactly (a float32 tie) is pruned with it: one more. This book's rule breaks
+    ties and revives nothing, so its counts are exact."""
+    tied = []
     for k in range(ref.n_networks):
         prev = None
         for s, sparsity in enumerate(ref.sparsities):
@@ -84,10 +85,15 @@ def test_masks_are_nested_and_pruned_by_the_rule(ref, params):
             back = revived(masks, prev) if prev is not None else [np.zeros_like(m) for m in masks]
             for i, m in enumerate(masks):
                 came_back = int(back[i][:-1].sum())
-                assert (~m[:-1]).sum() == P.n_pruned(m[:-1].size, sparsity) - came_back, (k, s, i)
-                if not keeps_pruned(params):
+                extra = int((~m[:-1]).sum()) - (P.n_pruned(m[:-1].size, sparsity) - came_back)
+                if keeps_pruned(params):
+                    assert 0 <= extra <= 2, (k, s, i, extra)
+                    tied.append(extra)
+                else:
+                    assert extra == 0, (k, s, i)
                     assert not back[i].any(), (k, s, i)
             prev = masks
+    assert sum(tied) <= 10, f"{sum(tied)} pruned weights tied with their cutoff: more than float32 ties explain"
 
 
 def test_each_mask_of_network_0_is_the_magnitude_pruning_of_the_state_before(ref, params):
@@ -112,14 +118,27 @@ def test_stored_weights_match_their_masks(ref):
             assert np.array_equal(w != 0, m), (k, s)
 
 
+def evaluated_pairs(ref) -> list[tuple[int, int]]:
+    """The stored (network, state) pairs whose validation and test losses are re-evaluated on all n_eval rows:
+    every network at its optimum (the state the chapters analyse; the dense state if it has none) and network 0
+    dense and at 55 %. Each costs two forward passes over 200,000 flights, so the other
+    stored pairs (network 0's every state, every network's 93 % state) are checked on their B4 training slice."""
+    middle = int(np.argmin(np.abs(ref.sparsities - 0.55)))
+    pairs = {(k, max(int(ref.optimum[k]), 0)) for k in range(ref.n_networks)} | {(0, 0), (0, middle)}
+    return sorted(pairs & set(ref.stored_pairs()))
+
+
 def test_stored_losses_are_reproduced_from_the_weights(ref, params, rows):
     torch.set_num_threads(2)                       # the largest evaluation of the suite: both cores
     n_eval = params["n_eval"]
-    for k, s in ref.stored_pairs():
+    evaluated = evaluated_pairs(ref)
+    assert len(evaluated) >= ref.n_networks
+    for k, s in evaluated:
         for split, stored in (("val", ref.val_loss), ("test", ref.test_loss)):
             x, y = rows[split]
             out = ref.forward(k, s, x[:n_eval]).astype(np.float64)
             assert ((out - y[:n_eval]) ** 2).mean() == pytest.approx(stored[k, s], rel=1e-5), (k, s, split)
+    for k, s in ref.stored_pairs():
         sl = R.train_slice(s, 10 ** 9)
         x, y = rows["train"]
         out = ref.forward(k, s, x[sl]).astype(np.float64)

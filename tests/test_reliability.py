@@ -692,3 +692,39 @@ def test_busy_cores_sees_a_spinning_process():
         spinner.kill()
         spinner.wait()
     assert busy is not None and busy >= 0.8
+
+
+def test_training_runs_on_the_threads_it_was_given_after_numba_simulated_its_data(monkeypatch, tmp_path):
+    """numba's parallel kernels share torch's OpenMP runtime (where numba's threading layer is OpenMP) and leave its
+    thread count at all cores: the training after a data set was simulated must run on the threads it was given."""
+    import numba
+    import torch
+
+    from helpers import data
+    from helpers import run as R
+
+    @numba.njit(parallel=True)
+    def simulate(n):                                   # a parallel kernel, as the flight simulation's
+        total = 0.0
+        for i in numba.prange(n):
+            total += np.sin(i)
+        return total
+
+    class Built:
+        x_train = y_train = x_val = y_val = x_test = y_test = np.zeros((1, 1), np.float32)
+        in_min = in_max = out_min = out_max = np.zeros(1)
+
+    def build(n_trajectories, data_seed, progress=False):
+        simulate(100_000)
+        return Built()
+
+    seen = {}
+    monkeypatch.setattr(data, "load_or_build", build)
+    monkeypatch.setattr(R, "run_pruning", lambda *args, **kwargs: seen.setdefault("threads", torch.get_num_threads()))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        R.train_in(R.run_params("ci", {}), tmp_path)
+    finally:
+        torch.set_num_threads(before)
+    assert seen["threads"] == 1

@@ -108,6 +108,32 @@ def test_merge_of_two_groups(run, tmp_path):
         S.merge([snap, snap], {})
 
 
+def test_export_merges_a_shipped_group_with_a_new_run(run, tmp_path):
+    """A group already exported (its working folder gone) and a newly finished run make one data set."""
+    import shutil
+
+    folder, data, snap = run
+    first, second = tmp_path / "g0", tmp_path / "g1"
+    shutil.copytree(folder, first)
+    R.run_pruning(second, data, [21, 22], SCHED, max_batches=3, max_batches_dense=5, n_eval=512,
+                  provenance={"note": "second"})
+    for where, seeds in ((first, [11, 12, 13]), (second, [21, 22])):
+        (where / S.TRAINING).write_text(json.dumps({"params": {"n_networks": len(seeds)}, "seeds": seeds}))
+    R.main(["export", "--work", str(first), "--out", str(tmp_path / "ship0")])
+    shutil.rmtree(first)
+    R.main(["export", "--work", str(tmp_path / "ship0"), "--work", str(second), "--out", str(tmp_path / "both")])
+    both = S.load(tmp_path / "both")
+    assert both.seeds.tolist() == [11, 12, 13, 21, 22] and both.group.tolist() == [0, 0, 0, 1, 1]
+    groups = both.provenance["groups"]
+    assert [g["seeds"] for g in groups] == [[11, 12, 13], [21, 22]]
+    assert [g["run"]["params"] for g in groups] == [{"note": "test"}, {"note": "second"}]
+    assert both.provenance["params"]["n_networks"] == 5
+    assert all(np.array_equal(a, b) for a, b in zip(both.weights(0, 2), snap.weights(0, 2)))
+    assert np.array_equal(both.val_loss[:3], snap.val_loss)
+    with pytest.raises(ValueError, match="neither a finished run"):
+        R.group_records(tmp_path, S.Snapshot(both._a, lambda *a: None, {}))
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip", "delete", "manifest"])
 def test_damaged_snapshots_are_named(run, tmp_path, damage):
     folder, _, snap = run

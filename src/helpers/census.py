@@ -18,11 +18,20 @@ interrupted run leaves no table behind.
 Artifact ``pipeline.artifact_dir("census", ...)``: ``z.csv`` (columns network, state, sparsity, null,
 convention, motif, real, null_mean, null_sd, z, sp) and ``noise.csv`` (network, state, sparsity, null,
 convention, motif, z, sp). Where the census was computed (``scheduler``) is not part of its key.
+
+The censuses of the shipped ensembles at the ``default`` preset (1000 null networks of each model at every state
+of every network: most of a ``make book``) ship with the repository in :data:`SHIPPED`, sealed, as
+:func:`ship` (``python -m helpers.census``, ``make censuses``) computed them. A census whose artifact is missing
+is copied from there when the shipped one has its key: the same data set (its manifest's digest), the same
+parameters and the same code (:func:`helpers.pipeline.run_key`); any change of these computes it afresh. The tests
+recompute sampled cells of every shipped census and require each to be current.
 """
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +43,10 @@ from helpers import cluster, convergence, graph, motifs, nulls, pipeline, stats
 Z_MOTIFS = tuple(m for m in motifs.MOTIFS if m != "edges")
 #: The files of a census artifact.
 FILES = ("z.csv", "noise.csv")
+#: The folder of the shipped censuses (each ``census-<key>/`` as its artifact folder, sealed), under the repository.
+SHIPPED = "data/censuses"
+#: The preset whose censuses of the shipped ensembles ship (:func:`ship`).
+SHIPPED_PRESET = "default"
 
 
 def key_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -102,6 +115,8 @@ def census(params: Mapping[str, Any], progress: bool = False) -> dict[str, pd.Da
     states = analysed.ensemble(params, progress=progress)
 
     def build(folder):
+        if copy_shipped(folder):
+            return
         z_rows, noise_rows = compute(states, params, progress=progress, scheduler=scheduler)
         for name, frame in (("noise.csv", noise_rows), ("z.csv", z_rows)):
             pipeline.atomic_write(folder / name, lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
@@ -117,6 +132,123 @@ def census(params: Mapping[str, Any], progress: bool = False) -> dict[str, pd.Da
     shape = states["val_loss"].shape
     check_tables(tables["z.csv"], tables["noise.csv"], shape, folder)
     return {"z": tables["z.csv"], "noise": tables["noise.csv"], "states": states}
+
+
+def shipped_folder(folder: Path) -> Path:
+    """Where the shipped copy of a census artifact would be.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The census's artifact folder (``census-<key>``).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder of the same name under :data:`SHIPPED` in the repository (it need not exist).
+    """
+    return pipeline.repo_root() / SHIPPED / Path(folder).name
+
+
+def copy_shipped(folder: Path) -> bool:
+    """Fill the census artifact ``folder`` from its shipped copy, if there is one.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The census's artifact folder (its name holds the key).
+
+    Returns
+    -------
+    bool
+        Whether a shipped copy exists (and its tables were copied, each atomically).
+
+    Raises
+    ------
+    helpers.pipeline.ArtifactError
+        If the shipped copy does not match its manifest, naming the file and how to restore it.
+    """
+    shipped = shipped_folder(folder)
+    if not pipeline.sealed(shipped):
+        return False
+    where = shipped.relative_to(pipeline.repo_root())
+    pipeline.verify(shipped, FILES, remedy=f"restore it from the repository (git checkout -- {where})")
+    for name in FILES:
+        pipeline.atomic_write_bytes(Path(folder) / name, (shipped / name).read_bytes())
+    return True
+
+
+def shipped_params(source: str) -> dict[str, Any]:
+    """The parameters whose census of a shipped ensemble ships.
+
+    Parameters
+    ----------
+    source : str
+        A shipped data set's name (:data:`helpers.snapshot.SHIPPED`).
+
+    Returns
+    -------
+    dict
+        Every parameter of the :data:`SHIPPED_PRESET` preset, resolved, with ``ensemble_source = source``.
+    """
+    given = {name: None for name in pipeline.SPECS if name != "preset"}
+    return pipeline.resolve(SHIPPED_PRESET, **dict(given, ensemble_source=source))
+
+
+def ship(progress: bool = True) -> list[Path]:
+    """Compute (or reuse) the census of every shipped ensemble at :data:`SHIPPED_PRESET` and write them to
+    :data:`SHIPPED` with their provenance, removing the stale ones there (``python -m helpers.census``,
+    ``make censuses``); a census shipped already under its current key is kept as it is.
+
+    Parameters
+    ----------
+    progress : bool
+        Show each census's progress.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The shipped folders, one per data set of :data:`helpers.snapshot.SHIPPED`, each sealed with the
+        artifact's ``params.json``.
+    """
+    import json
+    import platform
+    import shutil
+    import time
+
+    from helpers import snapshot
+    from helpers.sources import git_commit
+
+    out = pipeline.repo_root() / SHIPPED
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source in snapshot.SHIPPED:
+        params = shipped_params(source)
+        folder = pipeline.artifact_dir("census", key_params(params))
+        target = out / folder.name
+        written.append(target)
+        if pipeline.sealed(target):                      # shipped already for this data set, parameters and code
+            continue
+        cached = pipeline.sealed(folder)                 # computed earlier (by a chapter): its time is not known
+        t0 = time.perf_counter()
+        census(params, progress=progress)
+        provenance = dict(params=key_params(params), preset=SHIPPED_PRESET, code=pipeline.code_version("census"),
+                          commit=git_commit(), computed=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                          wall_seconds=None if cached else round(time.perf_counter() - t0, 1),
+                          cpu_count=os.cpu_count(), machine=platform.machine(), command="python -m helpers.census")
+        tmp = out / f".{folder.name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        for name in (*FILES, "params.json"):
+            shutil.copy2(folder / name, tmp / name)
+        pipeline.atomic_write_bytes(tmp / "provenance.json", json.dumps(provenance, indent=1).encode())
+        pipeline.seal(tmp, (*FILES, "params.json", "provenance.json"))
+        shutil.rmtree(target, ignore_errors=True)       # an unsealed leftover
+        tmp.rename(target)
+    for stale in out.glob("census-*"):
+        if stale not in written:
+            shutil.rmtree(stale)
+    return written
 
 
 def check_tables(z: pd.DataFrame, noise: pd.DataFrame, shape: tuple[int, int], folder) -> None:
@@ -378,3 +510,10 @@ def _warm_kernels() -> None:
     the workers of a local cluster then load the cache instead of each compiling the kernels again."""
     masks = graph.synthetic_pruned((4, 10, 10, 3), sparsity=0.5, seed=0)
     cell(_pack(masks), 0, 0, 0.5, n_null=4, seed=0, null_outputs="live")
+
+
+if __name__ == "__main__":
+    from helpers import census as _census   # the importable module, whose functions the Dask workers can load
+
+    for shipped in _census.ship():
+        print(f"wrote {shipped.relative_to(pipeline.repo_root())}")

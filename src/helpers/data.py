@@ -445,15 +445,43 @@ def first_rows(n_trajectories: int, data_seed: int, split: str, n_rows: int) -> 
         Naming the parameter if ``n_trajectories``, ``data_seed`` or ``split`` is invalid, or if ``n_rows`` is
         not in [1, rows of the split].
     """
+    return first_rows_of_splits(n_trajectories, data_seed, {split: n_rows})[split]
+
+
+def first_rows_of_splits(n_trajectories: int, data_seed: int,
+                         n_rows: dict[str, int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """:func:`first_rows` of several splits at once, simulating the chunks they need once.
+
+    Parameters
+    ----------
+    n_trajectories, data_seed : int
+        As for :func:`first_rows`.
+    n_rows : dict of str to int
+        {split: how many of its first rows}, each as for :func:`first_rows`.
+
+    Returns
+    -------
+    dict of str to (ndarray, ndarray)
+        {split: (raw inputs (n_rows, 10), raw outputs (n_rows, 7))}, float64.
+
+    Raises
+    ------
+    ValueError
+        As :func:`first_rows` raises, for any of the splits, before anything is simulated.
+    """
     n, seed = _validate(n_trajectories, data_seed)
-    Spec(str, choices=SPLITS).check("split", split)
-    rows = np.flatnonzero(split_labels(n, seed) == SPLITS.index(split))
-    if not (1 <= n_rows <= len(rows)):
-        raise ValueError(f"n_rows = {n_rows} is invalid: split {split!r} has {len(rows)} rows")
-    rows = rows[:n_rows]
-    n_chunks = int(rows[-1]) // CHUNK + 1
+    labels = split_labels(n, seed)
+    wanted = {}
+    for split, count in n_rows.items():
+        Spec(str, choices=SPLITS).check("split", split)
+        rows = np.flatnonzero(labels == SPLITS.index(split))
+        if not (1 <= count <= len(rows)):
+            raise ValueError(f"n_rows = {count} is invalid: split {split!r} has {len(rows)} rows")
+        wanted[split] = rows[:count]
+    n_chunks = max(int(rows[-1]) for rows in wanted.values()) // CHUNK + 1
     chunks = [_simulate_chunk(n, seed, k) for k in range(n_chunks)]
-    return np.concatenate([c[0] for c in chunks])[rows], np.concatenate([c[1] for c in chunks])[rows]
+    inputs, outputs = np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
+    return {split: (inputs[rows], outputs[rows]) for split, rows in wanted.items()}
 
 
 def subset(n_trajectories: int, data_seed: int, split: str, n_rows: int, scaler: dict[str, np.ndarray]) -> Dataset:

@@ -74,8 +74,11 @@ def degree_cv(masks: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     ValueError
         If ``masks`` is not in the exchange layout (:func:`helpers.graph.validate`).
     """
-    cleaned = graph.clean(masks)
+    return _degree_cv(graph.clean(masks))
 
+
+def _degree_cv(cleaned: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`degree_cv` of a network already cleaned."""
     def cv(values: np.ndarray) -> float:
         values = values[values > 0].astype(np.float64)
         return float(values.std() / values.mean()) if values.size else float("nan")
@@ -111,10 +114,11 @@ def structure(snap: Snapshot, networks: Sequence[int] | None = None) -> pd.DataF
     for k in (range(snap.n_networks) if networks is None else networks):
         for s in range(snap.n_states):
             masks = snap.masks(int(k), s)
-            cv_out, cv_in = degree_cv(masks)
+            cleaned = graph.clean(masks)
+            cv_out, cv_in = _degree_cv(cleaned)
             row = dict(network=int(k), seed=int(snap.seeds[k]), state=s, sparsity=float(snap.sparsities[s]),
                        val_loss=float(snap.val_loss[k, s]), optimum=bool(snap.optimum[k] == s),
-                       live_edges=int(sum(m.sum() for m in graph.clean(masks))))
+                       live_edges=int(sum(m.sum() for m in cleaned)))
             row.update({f"live_nodes_{i}": int(n) for i, n in enumerate(graph.live_counts(masks))})
             row.update({f"cv_out_{i}": v for i, v in enumerate(cv_out)})
             row.update({f"cv_in_{i}": v for i, v in enumerate(cv_in)})

@@ -620,7 +620,11 @@ def train_in(params: Mapping[str, Any], directory: Path, progress: bool = False,
     """
     from helpers import data as data_mod
 
+    threads = torch.get_num_threads()
     ds = data_mod.load_or_build(params["n_trajectories"], params["data_seed"], progress=progress)
+    # numba's parallel simulation shares torch's OpenMP runtime and leaves its thread count at numba's (all cores):
+    # training would then run on more threads than it was given
+    torch.set_num_threads(threads)
     arrays = {k: getattr(ds, k) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}
     arrays["scaler"] = dict(x_min=ds.in_min, x_max=ds.in_max, y_min=ds.out_min, y_max=ds.out_max)
     kp = key_params(params)
@@ -691,8 +695,8 @@ def train(preset: str, work: Path, overrides: Mapping[str, Any], threads: int | 
     """Train (or resume) the run of ``preset`` (+ ``overrides``) in the folder ``work``.
 
     Logs one line per round (and every 5000 batches) to standard output; ``work/training.json`` records the
-    parameters, seeds, commit, machine and the wall time of every session that worked on it (``export`` puts it
-    into the shipped data set's provenance).
+    parameters, seeds, commit, machine and, for every session that worked on it, its commit, torch threads and wall
+    time (``export`` puts it into the shipped data set's provenance).
 
     Parameters
     ----------
@@ -732,7 +736,8 @@ def train(preset: str, work: Path, overrides: Mapping[str, Any], threads: int | 
     else:
         prov = dict(params=kp, preset=preset, commit=git_commit(), code=pipeline.code_version("run"),
                     machine=machine(), sessions=[])
-    prov["sessions"].append(dict(started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), commit=git_commit()))
+    prov["sessions"].append(dict(started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), commit=git_commit(),
+                                 threads=torch.get_num_threads()))
     pipeline.atomic_write_bytes(prov_path, json.dumps(prov, indent=1).encode())
 
     def log(line: str) -> None:
@@ -856,13 +861,46 @@ def adam_epsilon_effect(dense_checkpoint: Path, sizes: Sequence[int]) -> dict[st
     return {str(int(e)): float(np.median((e - 1) * eps / (root + e * eps))) for e in sizes}
 
 
+def group_records(folder: Path, snap: Snapshot) -> list[dict[str, Any]]:
+    """The provenance records of the training groups behind ``folder``, for an exported data set's ``groups``.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        A finished run's working folder (with ``training.json``), or an exported data set (whose provenance
+        lists its groups already: a shipped group can be merged with a new one without its working folder).
+    snap : Snapshot
+        ``folder`` loaded.
+
+    Returns
+    -------
+    list of dict
+        One record per group: the run's ``training.json`` with the run's own provenance as ``run``, or the
+        data set's recorded groups as they are.
+
+    Raises
+    ------
+    ValueError
+        If ``folder`` is neither.
+    """
+    training = folder / snapshot.TRAINING
+    if training.exists():
+        return [dict(json.loads(training.read_text()), run=snap.provenance)]
+    groups = snap.provenance.get("groups")
+    if isinstance(groups, list) and groups and all(isinstance(g, dict) and "run" in g for g in groups):
+        return [dict(g) for g in groups]
+    raise ValueError(f"{folder} is neither a finished run (no {snapshot.TRAINING}) nor an exported data set "
+                     "(its provenance lists no training groups)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line ``python -m helpers.run {train, export}`` (module docstring).
 
     ``train --preset P --work DIR [--param NAME=VALUE ...] [--threads N]`` trains or resumes a run (:func:`train`);
     with ``--groups G [--scheduler ADDRESS]`` G groups at once on a Dask cluster (:func:`train_groups`);
-    ``export --work DIR [--work DIR ...] --out OUT`` merges finished runs (one per group, :func:`helpers.snapshot.merge`), measures
-    :func:`adam_epsilon_effect` on the first one's ``dense.pt`` and writes the shipped data set (:func:`helpers.snapshot.export`).
+    ``export --work DIR [--work DIR ...] --out OUT`` merges finished runs or exported data sets (one per group or
+    groups, :func:`group_records`, :func:`helpers.snapshot.merge`), measures :func:`adam_epsilon_effect` on the first
+    run's ``dense.pt`` and writes the shipped data set (:func:`helpers.snapshot.export`).
 
     Parameters
     ----------
@@ -886,7 +924,8 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--scheduler", default=None, help="with --groups: a Dask scheduler address (default: a cluster "
                     "started by this process, or $HELPERS_SCHEDULER)")
     ex = sub.add_parser("export", help="write the shipped data set from finished runs (one per group)")
-    ex.add_argument("--work", type=Path, action="append", required=True, help="a finished run's folder")
+    ex.add_argument("--work", type=Path, action="append", required=True,
+                    help="a finished run's folder, or an exported data set whose groups are kept as they are")
     ex.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.command == "train":
@@ -901,11 +940,15 @@ def main(argv: list[str] | None = None) -> int:
             print("finished:", " ".join(f"--work {f}" for f in folders))
     else:
         snaps = [snapshot.load(w) for w in args.work]
-        groups = [dict(json.loads((Path(w) / snapshot.TRAINING).read_text()), run=s.provenance)
-                  for w, s in zip(args.work, snaps)]
+        groups = [g for w, s in zip(args.work, snaps) for g in group_records(Path(w), s)]
         n_total = sum(s.n_networks for s in snaps)
-        diagnostics = {"adam_epsilon": adam_epsilon_effect(Path(args.work[0]) / "dense.pt", (n_total, 400))}
-        provenance = dict(params=snaps[0].provenance["params"], groups=groups, diagnostics=diagnostics,
+        dense = next((Path(w) / "dense.pt" for w in args.work if (Path(w) / "dense.pt").exists()), None)
+        if dense is None:
+            raise SystemExit("export: no --work folder is a finished run with its dense.pt (the Adam-epsilon "
+                             "diagnostic is measured on one)")
+        diagnostics = {"adam_epsilon": adam_epsilon_effect(dense, (n_total, 400))}
+        params = dict(snaps[0].provenance["params"], n_networks=n_total)
+        provenance = dict(params=params, groups=groups, diagnostics=diagnostics,
                           exported=time.strftime("%Y-%m-%dT%H:%M:%S%z"), export_commit=git_commit())
         summary, weights = snapshot.merge(snaps, provenance)
         whole = Snapshot(summary, lambda k, s, m: weights.get((k, s)), provenance)
