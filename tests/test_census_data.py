@@ -48,10 +48,9 @@ def test_sampled_cells_recompute_exactly(source):
     z = pd.read_csv(folder / "z.csv")
     noise = pd.read_csv(folder / "noise.csv")
     states = analysed.ensemble(params)
+    inputs = {(e, s): args for args in census.cell_inputs(states) for e, s in [args[1:3]]}
     for e, s in cells_to_check(states):
-        packed = census._pack(states.masks(e, s))
-        got_z, got_noise = census.assemble([census.cell(packed, e, s, float(states["sparsity"][s]),
-                                                        n_null=params["n_null"], seed=params["seed"],
+        got_z, got_noise = census.assemble([census.cell(*inputs[e, s], n_null=params["n_null"], seed=params["seed"],
                                                         null_outputs=params["null_outputs"])])
         for got, table in ((got_z, z), (got_noise, noise)):
             want = table[(table.network == e) & (table.state == s)].reset_index(drop=True)
