@@ -170,22 +170,43 @@ def test_a_sealed_data_set_with_nan_rows_is_refused_naming_the_column(store):
         data.load_or_build(N, 3)
 
 
-@pytest.fixture
-def fake_census(store, monkeypatch):
-    """A census of 2 synthetic networks × 2 states (no training), 10 nulls."""
-    sparsity = np.array([0.5, 0.8])
+class FakeStates(dict):
+    """2 synthetic networks × 2 states (no training)."""
+    SPARSITY = np.array([0.5, 0.8])
 
-    class States(dict):
-        def masks(self, e, s):
-            return graph.synthetic_pruned((4, 10, 10, 3), sparsity=sparsity[s], seed=e)
+    def masks(self, e, s):
+        return graph.synthetic_pruned((4, 10, 10, 3), sparsity=self.SPARSITY[s], seed=e)
 
-    states = States(sparsity=sparsity, val_loss=np.zeros((2, 2)), optimal=np.array([1, 1]))
+
+def fake_ensemble(monkeypatch) -> FakeStates:
+    states = FakeStates(sparsity=FakeStates.SPARSITY, val_loss=np.zeros((2, 2)), optimal=np.array([1, 1]))
     monkeypatch.setattr(analysed, "ensemble", lambda params, progress=False: states)
     monkeypatch.setattr(analysed, "key", lambda params: {"fake": 2})
-    params = dict(seed=1, n_null=10, null_outputs="live")
-    out = census.census(params)
-    folder = next(store.glob("census-*"))
-    return params, out, folder
+    return states
+
+
+@pytest.fixture(scope="module")
+def fake_census_built(tmp_path_factory):
+    """The census of :class:`FakeStates` (10 nulls), computed once for the module: its tables and sealed folder."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        root = tmp_path_factory.mktemp("census-store")
+        monkeypatch.setenv("HELPERS_ARTIFACTS", str(root))
+        fake_ensemble(monkeypatch)
+        params = dict(seed=1, n_null=10, null_outputs="live")
+        out = census.census(params)
+        return params, out, next(root.glob("census-*"))
+
+
+@pytest.fixture
+def fake_census(store, monkeypatch, fake_census_built):
+    """A copy of the built census in this test's artifact store (damage it freely), its ensemble in place."""
+    import shutil
+
+    params, out, built = fake_census_built
+    fake_ensemble(monkeypatch)
+    folder = store / built.name
+    shutil.copytree(built, folder)
+    return params, {name: frame.copy() for name, frame in out.items() if name != "states"}, folder
 
 
 @pytest.mark.parametrize("name", census.FILES)
@@ -436,15 +457,7 @@ def test_the_runner_checks_the_scheduler_before_any_chapter_runs(item, env, mess
 @pytest.fixture
 def synthetic_states(store, monkeypatch):
     """The ensemble of :func:`fake_census` (2 synthetic networks × 2 states), without computing a census."""
-    sparsity = np.array([0.5, 0.8])
-
-    class States(dict):
-        def masks(self, e, s):
-            return graph.synthetic_pruned((4, 10, 10, 3), sparsity=sparsity[s], seed=e)
-
-    monkeypatch.setattr(analysed, "ensemble", lambda params, progress=False: States(
-        sparsity=sparsity, val_loss=np.zeros((2, 2)), optimal=np.array([1, 1])))
-    monkeypatch.setattr(analysed, "key", lambda params: {"fake": 2})
+    fake_ensemble(monkeypatch)
     return dict(seed=1, n_null=10, null_outputs="live")
 
 
