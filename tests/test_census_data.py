@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import analysed, census, pipeline, snapshot
+from helpers import analysed, census, pipeline, selection, snapshot
 
 SHIPPED = pipeline.repo_root() / census.SHIPPED
 REMEDY = "make censuses (the helpers or a data set changed since they were computed)"
@@ -29,14 +29,11 @@ def test_one_current_census_per_shipped_data_set():
 
 
 def cells_to_check(states) -> list[tuple[int, int]]:
-    """Network 0 at a mid sparsity (55 %) and at its optimum (or 93 %), the last network at its optimum."""
-    def optimum(k):
-        s = int(states["optimal"][k])
-        return s if s >= 0 else int(np.argmin(np.abs(states["sparsity"] - 0.93)))
-
+    """Network 0 at a mid sparsity (55 %), and network 0 and the last network at the state the chapters analyse
+    "at the optimum" (:func:`helpers.selection.focus_states`)."""
+    focus, _ = selection.focus_states(states)
     mid = int(np.argmin(np.abs(states["sparsity"] - 0.55)))
-    last = states.n_networks - 1
-    return sorted({(0, mid), (0, optimum(0)), (last, optimum(last))})
+    return sorted({(0, mid)} | {(k, focus[k]) for k in (0, states.n_networks - 1) if k in focus})
 
 
 @pytest.mark.parametrize("source", list(snapshot.SHIPPED))
