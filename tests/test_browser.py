@@ -4,11 +4,14 @@ Builds the HTML book from the committed notebooks (their ``ci`` outputs, no re-e
 chapter page with every non-local request blocked (as on a machine without a network): each must render its title,
 every figure must load with a non-zero size, every formula must be typeset by the book's own MathJax (no raw
 ``\(``/``\[`` TeX left in the text), no parameters cell or progress bar may show, and no error output or traceback
-may appear; the footer must name the commit the book was built from. A full-page screenshot of every page is
+may appear; the footer must name the commit the book was built from, and nothing of the machinery may show in
+the page's text (commit hashes, library versions, bare ``True``/``False`` outputs, parameter names set as code,
+sentences printed twice: :func:`machinery_problems`). A full-page screenshot of every page is
 written to ``_build/browser-pages/`` for a person to look at; failing pages also to ``_build/browser-failures/``.
 """
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -80,9 +83,10 @@ def math_problems(browser, timeout: float = 20.0) -> list[str]:
 
 def layout_problems(browser) -> list[str]:
     """Figures and tables made for the page: every figure of a cell output is a numbered figure with a caption
-    and fits the text column; no table is wider than the text column."""
+    and fits the text column; every image has alternative text (not its file name); every table of a cell output
+    has a numbered caption ("Table 7.3.") and is no wider than the text column."""
     found = browser.execute_script("""
-        const main = document.querySelector('main article, main, article');
+        const main = document.querySelector('main article') || document.querySelector('main, article');
         const width = main ? main.getBoundingClientRect().width : 1e9;
         const out = [];
         document.querySelectorAll('.cell_output img').forEach(img => {
@@ -93,12 +97,74 @@ def layout_problems(browser) -> list[str]:
             if (img.getBoundingClientRect().width > width + 1)
                 out.push(`figure ${img.getAttribute('src')} is wider than the text column`);
         });
+        document.querySelectorAll('main img, article img').forEach(img => {
+            const alt = (img.getAttribute('alt') || '').trim();
+            if (!alt || /[.](png|jpe?g|svg)$/i.test(alt))
+                out.push(`figure ${img.getAttribute('src')} has no alternative text`);
+        });
         document.querySelectorAll('.cell_output table').forEach((t, i) => {
+            const fig = t.closest('figure.book-table');
+            const caption = fig && fig.querySelector('figcaption');
+            if (!caption || !/^Table\s+\d+\.\d+\./.test(caption.innerText.trim()))
+                out.push(`table ${i + 1} has no numbered caption`);
             if (t.getBoundingClientRect().width > width + 1)
                 out.push(`table ${i + 1} is wider than the text column (${Math.round(t.getBoundingClientRect().width)} > ${Math.round(width)} px)`);
         });
         return out;""")
     return list(found)
+
+
+#: A commit hash: 7 to 40 hexadecimal digits with at least one letter and one digit, as a word of its own.
+HASH = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b")
+#: A library or interpreter version, e.g. "torch 2.13.0" or "numpy==1.26".
+VERSION = re.compile(r"\b(?:torch|numpy|numba|scipy|pandas|python|matplotlib|seaborn|dask|jupyter-book|papermill|"
+                     r"myst-nb|sphinx)\s*(?:==|=|v|:)?\s*\d+\.\d+", re.IGNORECASE)
+
+
+def machinery_problems(browser) -> list[str]:
+    """What a reader should not meet on a page: commit hashes, library versions, bare ``True``/``False`` outputs,
+    chapter parameter names set as code in the prose, and any sentence (of 6 words or more) printed twice."""
+    from helpers import pipeline
+
+    found = browser.execute_script("""
+        const main = document.querySelector('main article') || document.querySelector('main, article');
+        if (!main) return [[], [], []];
+        const skip = '.cell_input, nav, footer, .prev-next-area, .bd-sidebar-secondary, .bd-toc, .onlyprint, '
+            + '.citation, .bibliography, #bibliography';
+        const code = Array.from(main.querySelectorAll('p code, li code, td code, h1 code, h2 code, h3 code'))
+            .filter(c => !c.closest('.cell_input, .cell_output, pre')).map(c => c.innerText.trim());
+        const outputs = Array.from(main.querySelectorAll('.cell_output pre')).map(p => p.innerText);
+        // what a reader reads, block by block (rendered text: hidden and collapsed parts are left out)
+        const blocks = Array.from(main.querySelectorAll('p, figcaption, h1, h2, h3, .cell_output pre, li'))
+            .filter(b => !b.closest(skip) && !(b.tagName === 'LI' && b.querySelector('p')))
+            .filter(b => !(b.tagName === 'P' && b.closest('figcaption')))
+            .map(b => b.innerText);
+        return [code, outputs, blocks];""")
+    code, outputs, blocks = found
+    text = "\n".join(blocks)
+    problems = []
+    hashes = HASH.findall(text)
+    if hashes:
+        problems.append(f"commit hash(es) on the page: {sorted(set(hashes))[:3]}")
+    versions = VERSION.findall(text)
+    if versions:
+        problems.append(f"library version(s) on the page: {sorted(set(versions))[:3]}")
+    bare = [o for o in outputs if any(line.strip() in ("True", "False") or re.fullmatch(r"'[^']*'", line.strip())
+                                      for line in o.splitlines())]
+    if bare:
+        problems.append(f"{len(bare)} output(s) with a bare True/False or quoted-string line: {bare[0][:60]!r}")
+    names = sorted({c.split("=")[0].strip() for c in code
+                    if c.split("=")[0].strip() in pipeline.SPECS or c.split("=")[0].strip() == "preset"})
+    if names:
+        problems.append(f"parameter name(s) set as code in the prose: {names}")
+    sentences = [" ".join(s.split()) for block in blocks for s in re.split(r"(?<=[.!?])\s+", " ".join(block.split()))]
+    seen, twice = set(), set()
+    for sentence in sentences:
+        if len(sentence.split()) >= 6:
+            (twice if sentence in seen else seen).add(sentence)
+    if twice:
+        problems.append(f"{len(twice)} sentence(s) appear twice: " + " | ".join(s[:90] for s in sorted(twice)))
+    return problems
 
 
 def pages() -> list[str]:
@@ -107,15 +173,20 @@ def pages() -> list[str]:
 
 
 def full_page_screenshot(browser, path: Path) -> None:
-    """A PNG of the whole page at the window's width (1,400 px), not only its first screen: Chromium's DevTools
-    protocol captures beyond the viewport, clipped to the content's full height."""
+    """A PNG of the whole page at the window's width (1,400 px), not only its first screen: the viewport is made as
+    tall as the page's content (Chromium's DevTools protocol), captured, and restored. (Capturing beyond the viewport
+    instead lays the page out again and cuts off the left of the text column.)"""
     import base64
 
     metrics = browser.execute_cdp_cmd("Page.getLayoutMetrics", {})
     size = metrics.get("cssContentSize") or metrics["contentSize"]
-    shot = browser.execute_cdp_cmd("Page.captureScreenshot", {
-        "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}})
+    width = browser.execute_script("return window.innerWidth;")
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": int(width), "height": int(size["height"]), "deviceScaleFactor": 1, "mobile": False})
+    try:
+        shot = browser.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     path.write_bytes(base64.b64decode(shot["data"]))
 
 
@@ -147,6 +218,7 @@ def test_page_renders_with_figures_and_no_errors(page, html_dir, browser):
         problems.append("no footer naming the commit the book was built from")
     problems += math_problems(browser)
     problems += layout_problems(browser)
+    problems += machinery_problems(browser)
     main_text = browser.execute_script("const m = document.querySelector('main, article'); "
                                        "return m ? m.innerText : '';")
     for marker in ('preset = "ci"', "# Parameters", "it/s]", "Executing:"):

@@ -226,3 +226,18 @@ def test_random_streams():
     perm = np.arange(10, dtype=np.int64)
     rng.shuffle(a, perm, 7)
     assert sorted(perm[:7].tolist()) == list(range(7)) and perm[7:].tolist() == [7, 8, 9]
+
+
+def test_count_autocorrelation_falls_with_the_trades_between_samples():
+    real = graph.clean(random_network(np.random.default_rng(3), [12, 14, 14, 6], 0.3, 0.5))
+    close = nulls.count_autocorrelation(real, "bifan", n_samples=600, step_per_row=0.05, max_lag=50, seed=1)
+    apart = nulls.count_autocorrelation(real, "bifan", n_samples=600, step_per_row=20.0, max_lag=50, seed=1)
+    assert close["acf"][0] == pytest.approx(1.0) and np.all(np.abs(close["acf"]) <= 1.0 + 1e-12)
+    assert close["acf"][1] > 0.5 and abs(apart["acf"][1]) < 0.2      # nearby samples remember, distant ones do not
+    assert close["tau_trades_per_row"] > 0 and close["lag_trades_per_row"][2] == pytest.approx(0.1)
+    fixed = nulls.count_autocorrelation(real, "edges", n_samples=100, step_per_row=1.0, max_lag=10)
+    assert np.isnan(fixed["tau_trades_per_row"]) and np.isnan(fixed["acf"]).all()     # the degrees fix it
+    with pytest.raises(ValueError, match="motif"):
+        nulls.count_autocorrelation(real, "triangle")
+    with pytest.raises(ValueError, match="n_samples"):
+        nulls.count_autocorrelation(real, "bifan", n_samples=10, max_lag=10)

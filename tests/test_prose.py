@@ -63,3 +63,14 @@ def test_every_bibliography_entry_is_cited():
     cited = {k.strip() for t in texts for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", t)
              for k in group.split(",")}
     assert keys and not set(keys) - cited, f"never cited: {sorted(set(keys) - cited)}"
+
+
+def test_count_of_and_words_or_same_read_as_sentences():
+    from helpers import prose
+
+    assert prose.count_of(5, 8) == "5 of the 8" and prose.count_of(8, 8, "networks") == "all 8 networks"
+    assert prose.count_of(0, 8) == "none of the 8" and prose.count_of(2, 2) == "both"
+    with pytest.raises(ValueError):
+        prose.count_of(9, 8)
+    assert prose.words_or_same([3e-7, 3e-7], ["Radau", "simulate"], ".0e") == "3 × 10⁻⁷ for both Radau and simulate"
+    assert prose.words_or_same([1, 2], ["a", "b"]) == "1 (a) and 2 (b)"

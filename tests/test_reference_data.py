@@ -1,13 +1,14 @@
-"""The shipped ensembles — the reference ensemble and the paired as-original group — are this code's output: their
-masks follow the pruning rule, their losses are reproduced from their weights on regenerated data, and re-training
-network 0 from its seed reproduces its first dense batches. The as-original group was trained with the original's
+"""The shipped ensembles — the reference ensemble, the paired as-original group and the second task's networks — are
+this code's output: their masks follow the pruning rule, their losses are reproduced from their weights on
+regenerated data (for the second task, the teacher's targets recomputed from its seed), and re-training network 0
+from its seed reproduces its first dense batches. The as-original group was trained with the original's
 three training details (``loss_networks = 400``, ``validation = "exhaust"``, ``pruned_state = "keep"``), under
 which a pruned weight can come back; its tests account for that."""
 import numpy as np
 import pytest
 import torch
 
-from helpers import data, ensemble as E, pipeline, pruning as P, run as R, selection as Sel, snapshot as S
+from helpers import data, ensemble as E, pipeline, pruning as P, run as R, selection as Sel, snapshot as S, tasks
 
 torch.set_num_threads(1)
 #: How many dense batches of network 0 are re-trained.
@@ -35,21 +36,30 @@ def revived(masks, before):
 
 
 @pytest.fixture(scope="module")
-def rows():
-    """The flights both data sets were trained on (the same seeds, the same scaler: checked below)."""
+def flights():
+    """The raw flights every shipped data set was trained on (the same seeds: checked below), regenerated once: the
+    first n_eval validation and test rows, and the training rows of the first dense batches and of every state's
+    B4 slice."""
     reference = S.load("reference")
-    return _rows(reference, reference.provenance["params"])
+    params = reference.provenance["params"]
+    n_train = max(RETRAIN * E.BATCH, reference.n_states * R.TRAIN_SLICE)
+    counts = {"train": n_train, "val": max(params["n_eval"], RETRAIN * E.BATCH), "test": params["n_eval"]}
+    return data.first_rows_of_splits(params["n_trajectories"], params["data_seed"], counts)
 
 
-def _rows(ref, params):
-    """Scaled rows regenerated with the shipped scaler: the first n_eval validation and test rows, and the
-    training rows of the first dense batches and of every state's B4 slice."""
-    n, seed, n_eval = params["n_trajectories"], params["data_seed"], params["n_eval"]
-    sc = ref.scaler
-    n_train = max(RETRAIN * E.BATCH, ref.n_states * R.TRAIN_SLICE)
-    counts = {"train": n_train, "val": max(n_eval, RETRAIN * E.BATCH), "test": n_eval}
-    return {split: (data.scale(x, sc["x_min"], sc["x_max"]), data.scale(y, sc["y_min"], sc["y_max"]))
-            for split, (x, y) in data.first_rows_of_splits(n, seed, counts).items()}
+@pytest.fixture(scope="module")
+def rows(ref, flights):
+    """The flights scaled as ``ref`` was trained on them: its scaler, and the targets of its task."""
+    return _rows(ref, flights)
+
+
+def _rows(ref, flights):
+    params, sc = ref.provenance["params"], ref.scaler
+    task = params.get("task", "flight")
+    return {split: (data.scale(x, sc["x_min"], sc["x_max"]),
+                    data.scale(tasks.raw_outputs(task, x, y, params["data_seed"], sc["x_min"], sc["x_max"]),
+                               sc["y_min"], sc["y_max"]))
+            for split, (x, y) in flights.items()}
 
 
 def test_it_is_the_reference_protocol(ref, params):
@@ -63,8 +73,13 @@ def test_it_is_the_reference_protocol(ref, params):
         assert all(key in g for g in ref.provenance["groups"]), key
     assert ref.seeds.tolist() == [s for g in ref.provenance["groups"] for s in g["run"]["seeds"]]
     reference = S.load("reference")
-    for key in ("x_min", "x_max", "y_min", "y_max"):
+    assert all(params[k] == reference.provenance["params"][k] for k in ("n_trajectories", "data_seed"))
+    same = ("x_min", "x_max", "y_min", "y_max") if params.get("task", "flight") == "flight" else ("x_min", "x_max")
+    for key in same:
         assert np.array_equal(ref.scaler[key], reference.scaler[key]), key       # the same flights
+    if ref.path.name == "second-task":
+        assert params["task"] == "teacher" and params["seed"] != reference.provenance["params"]["seed"]
+        assert not set(ref.seeds.tolist()) & set(reference.seeds.tolist())      # networks of their own
     if ref.path.name == "as-original":
         assert ref.seeds.tolist() == reference.seeds[:ref.n_networks].tolist()  # paired, network by network
         for g in ref.provenance["groups"]:
@@ -178,6 +193,14 @@ def test_retraining_network_0_reproduces_its_first_dense_batches(ref, params, ro
     assert res.val_loss[0, 0] == pytest.approx(val[0], rel=1e-5)      # the untrained network: float rounding only
 
 
-def test_the_scaler_maps_the_training_rows_into_the_unit_box(rows):
+def test_the_scaler_maps_the_training_rows_as_the_task_says(ref, rows, flights):
+    """Flight targets: min-max scaled into the unit box. Teacher targets: each with the training mean and spread of
+    the flight target it replaces (helpers.tasks), here on the regenerated training rows."""
     x, y = rows["train"]
-    assert x.min() >= -0.5 and x.max() <= 0.5 and y.min() >= -0.5 and y.max() <= 0.5
+    assert x.min() >= -0.5 and x.max() <= 0.5
+    if ref.provenance["params"].get("task", "flight") == "flight":
+        assert y.min() >= -0.5 and y.max() <= 0.5
+    else:
+        y_flight = _rows(S.load("reference"), flights)["train"][1]
+        np.testing.assert_allclose(y.mean(0), y_flight.mean(0), atol=0.01)
+        np.testing.assert_allclose(y.std(0), y_flight.std(0), rtol=0.05)

@@ -80,7 +80,8 @@ def test_the_runner_refuses_a_bad_parameter_before_any_chapter_runs(item, messag
 def test_the_runner_accepts_every_parameter_some_chapter_takes():
     declared = {name for notebook in notebooks.chapters(ROOT)
                 for name in runner.chapter_params(notebook, dict.fromkeys(pipeline.SPECS, 0))}
-    preset_only = {"stopping", "n_eval", "first_network", "threads", "loss_networks", "validation", "pruned_state"}
+    preset_only = {"stopping", "n_eval", "first_network", "threads", "loss_networks", "validation", "pruned_state",
+                   "task"}
     assert declared - {"preset"} == set(pipeline.SPECS) - {"preset"} - preset_only
     assert runner.parse_params(["network=2", "n_null=10"], "ci") == {"network": 2, "n_null": 10}
 

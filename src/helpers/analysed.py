@@ -16,7 +16,7 @@ from helpers.snapshot import Snapshot
 
 #: Which ensemble the analysis chapters read: the shipped reference ensemble or a run of the chapters' own
 #: parameters.
-SOURCES = ("reference", "as-original", "live")
+SOURCES = ("reference", "as-original", "second-task", "live")
 
 
 def ensemble(params: Mapping[str, Any], progress: bool = False) -> Snapshot:
@@ -62,12 +62,15 @@ def dataset(params: Mapping[str, Any], split: str, n_rows: int):
         live run its whole data set.
     """
     from helpers import data as data_mod
+    from helpers import tasks
 
     if pipeline.value(params, "ensemble_source") != "live":
         snap = snapshot.load(pipeline.value(params, "ensemble_source"))
         source = snap.provenance["params"]
-        return data_mod.subset(source["n_trajectories"], source["data_seed"], split, n_rows, snap.scaler)
-    return data_mod.load_or_build(params["n_trajectories"], params["data_seed"])
+        rows = data_mod.subset(source["n_trajectories"], source["data_seed"], split, n_rows, snap.scaler)
+        return tasks.retarget(rows, source.get("task", "flight"), snap.scaler)
+    return tasks.retarget(data_mod.load_or_build(params["n_trajectories"], params["data_seed"]),
+                          pipeline.value(params, "task"))
 
 
 def key(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,13 @@ RELEASED_LABEL = {
     "bifan": "bi-fan", "biparallel": "bi-parallel",
 }
 
+#: B5: the label each true motif column should have carried, in the released tables' own naming.
+CORRECT_LABEL = {
+    "diverging2": "2nd-order diverging", "converging2": "2nd-order converging", "chain2": "2nd-order chain",
+    "diverging3": "3rd-order diverging", "converging3": "3rd-order converging", "chain3": "3rd-order chain",
+    "bifan": "bi-fan", "biparallel": "bi-parallel",
+}
+
 #: B7: the smallest path count whose factorial overflows float64 (170! ≈ 7.3e306 is the largest finite one).
 FACTORIAL_OVERFLOW = 171
 

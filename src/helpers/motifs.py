@@ -37,6 +37,12 @@ from .bits import ONE, ZERO, csr, popcount, row_popcounts, transpose, words
 MOTIFS = ("edges", "diverging2", "converging2", "chain2", "diverging3", "converging3", "chain3", "bifan",
           "biparallel")
 CONVENTIONS = ("paper", "subgraph")
+#: How the book's text, tables and figures name each motif of :data:`MOTIFS`, and each convention.
+LABELS = {"edges": "edges", "diverging2": "diverging (2nd)", "converging2": "converging (2nd)",
+          "chain2": "chain (2nd)", "diverging3": "diverging (3rd)", "converging3": "converging (3rd)",
+          "chain3": "chain (3rd)", "bifan": "bi-fan", "biparallel": "bi-parallel"}
+#: Column heads for the two conventions (:data:`CONVENTIONS`).
+CONVENTION_HEADS = {"paper": "original's count (chains as pairs)", "subgraph": "true count (chains as paths)"}
 
 # Raw kernel output: 12 columns, both conventions at once.
 RAW = ("edges", "diverging2", "converging2", "chain2_paper", "diverging3", "converging3_paper", "chain3_paper",

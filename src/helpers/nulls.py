@@ -64,6 +64,8 @@ from .motifs import count_into, count_packed
 from .rng import below, new_state, next_u64, sample_state, shuffle
 
 MODELS = ("paper", "degree")
+#: How the book's text, tables and figures name each null model of :data:`MODELS`.
+LABELS = {"paper": "original's null", "degree": "degree-preserving null"}
 #: Which output neurons a null may wire: those live in the real network, or all (the original's rule).
 OUTPUT_RULES = ("live", "all")
 #: Curveball samples held at once by :func:`null_counts` before they are counted in parallel.
@@ -660,3 +662,71 @@ def curveball_mixing_trace(masks: Sequence[np.ndarray], trades_per_row: float = 
         frac[k] = _weighted_difference(start, cur, sizes, off) / total_edges
     return {"trades_per_row": x, "fraction_changed": frac}
 
+
+
+def count_autocorrelation(masks: Sequence[np.ndarray], motif: str = "bifan", n_samples: int = 2000,
+                          step_per_row: float = 0.25, max_lag: int = 200, seed: int = 0,
+                          convention: str = "subgraph") -> dict[str, np.ndarray | float]:
+    """How fast a motif count along the Curveball chain forgets its past: its autocorrelation and integrated
+    autocorrelation time.
+
+    The fraction of edges changed (:func:`curveball_mixing_trace`) says when the chain has left the real network;
+    whether successive samples are independent *for the statistic the census computes* is what the autocorrelation
+    of a motif count along the chain says. The chain of :func:`null_counts` (``model="degree"``, after its
+    burn-in) is sampled every ``step_per_row`` trades per row, far more often than the census samples it; the
+    autocorrelation ρ(k) of the count series is estimated at lags k = 0 … ``max_lag``, and the integrated
+    autocorrelation time τ = 1 + 2 Σ_{k=1}^{M} ρ(k) with Sokal's window (the smallest M ≥ 5 τ(M)), in trades per
+    row. Samples drawn τ or more trades per row apart are close to independent; the census draws one every
+    5 trades per row (:func:`null_counts`' default).
+
+    Parameters
+    ----------
+    masks : list of ndarray, bool or 0/1 (n_i + 1, n_{i+1})
+        The real network in the exchange layout (chapter 5), bias row last; cleaned first.
+    motif : str, default "bifan"
+        A motif of :data:`helpers.motifs.MOTIFS`; one whose count the degrees fix gives NaN.
+    n_samples : int, default 2000
+        Length of the count series, > ``2 * max_lag``.
+    step_per_row : float, default 0.25
+        Trades per live source row between points of the series, > 0.
+    max_lag : int, default 200
+        Largest lag estimated, ≥ 1.
+    seed : int, default 0
+        Seed of the chain, ``0 <= seed <= 2**32 - 1``.
+    convention : {"paper", "subgraph"}, default "subgraph"
+        How the motif is counted (:data:`helpers.motifs.CONVENTIONS`).
+
+    Returns
+    -------
+    dict
+        ``lag_trades_per_row`` float64 (max_lag + 1,), ``acf`` float64 (max_lag + 1,) (``acf[0] = 1``; all NaN if
+        the count never varies), ``tau_trades_per_row`` (float; NaN if the count never varies) and ``window``
+        (int, M in points).
+
+    Raises
+    ------
+    ValueError
+        Naming the argument outside its range.
+    """
+    if motif not in motifs.MOTIFS:
+        raise ValueError(f"motif = {motif!r} must be one of {motifs.MOTIFS}")
+    if not step_per_row > 0 or int(max_lag) < 1 or int(n_samples) <= 2 * int(max_lag):
+        raise ValueError(f"step_per_row = {step_per_row!r} must be > 0, max_lag = {max_lag!r} >= 1 and "
+                         f"n_samples = {n_samples!r} > 2 max_lag")
+    raw = null_counts(masks, int(n_samples), model="degree", seed=seed, trades_per_row=float(step_per_row))
+    series = motifs.project(raw, convention)[:, motifs.MOTIFS.index(motif)].astype(np.float64)
+    lags = np.arange(int(max_lag) + 1)
+    x = series - series.mean()
+    var = float(x @ x)
+    if var == 0.0:
+        return dict(lag_trades_per_row=lags * float(step_per_row), acf=np.full(lags.shape, np.nan),
+                    tau_trades_per_row=float("nan"), window=0)
+    acf = np.array([float(x[:len(x) - k] @ x[k:]) / var for k in lags])
+    tau, window = 1.0, int(max_lag)
+    for m in range(1, int(max_lag) + 1):
+        tau = 1.0 + 2.0 * float(acf[1:m + 1].sum())
+        if m >= 5 * tau:
+            window = m
+            break
+    return dict(lag_trades_per_row=lags * float(step_per_row), acf=acf, tau_trades_per_row=tau * float(step_per_row),
+                window=window)

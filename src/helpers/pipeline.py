@@ -72,6 +72,8 @@ SPECS: dict[str, Spec] = {
                        "'wrap' round it, or 'exhaust' (NaN, so early stopping no longer fires: the original's)"),
     "pruned_state": Spec(str, owner="ensemble.PRUNED_STATES", doc="pruned weights: 'zero' (with their optimiser "
                          "state, never back) or 'keep' (left running under the mask, revivable: the original's)"),
+    "task": Spec(str, owner="tasks.TASKS", doc="what a run's networks are trained to compute: the flight task, or "
+                 "the second task of the controls (a fixed random teacher network on the same inputs)"),
     "network": Spec(int, 0, 999_999, doc="which network of the analysed ensemble chapters 5 and 6 show; it "
                     "must exist in that ensemble"),
     "scheduler": Spec(str, doc="where the motif census runs: 'local' (a Dask cluster the chapter starts itself, "
@@ -93,7 +95,8 @@ PAPER_SCHEDULE = (0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.90, 0.91, 0.
 #: ``paper`` is the original study's scale.
 _COMMON = dict(seed=0, data_seed=0, threshold=1e-3, schedule=PAPER_SCHEDULE, bias_pruning="original",
                stopping="group", first_network=0, null_model="paper", null_outputs="live", convention="paper",
-               network=0, threads=2, scheduler="local", loss_networks=1, validation="wrap", pruned_state="zero")
+               network=0, threads=2, scheduler="local", loss_networks=1, validation="wrap", pruned_state="zero",
+               task="flight")
 PRESETS: dict[str, dict[str, Any]] = {
     "ci": dict(_COMMON, threads=1, n_trajectories=20_000, n_networks=2, device="cpu", max_batches=100,
                max_batches_dense=600, n_eval=200_000, n_null=100, ensemble_source="reference", n_analysed=3),

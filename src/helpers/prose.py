@@ -69,6 +69,69 @@ def words(items: Sequence[Any], spec: str = "", conjunction: str = "and") -> str
     return f"{', '.join(parts[:-1])} {conjunction} {parts[-1]}"
 
 
+def count_of(k: int, n: int, noun: str = "") -> str:
+    """``k`` out of ``n`` for the text: ``"5 of the 8"``, ``"all 8"``, ``"none of the 8"``, ``"both"``, ``"neither"``.
+
+    Parameters
+    ----------
+    k, n : int
+        How many of how many, ``0 <= k <= n``.
+    noun : str
+        What is counted, appended to the phrase (``"networks"``: ``"all 8 networks"``); empty for none.
+
+    Returns
+    -------
+    str
+        The phrase.
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is not in [0, n].
+    """
+    k, n = int(k), int(n)
+    if not 0 <= k <= n:
+        raise ValueError(f"k = {k} must be in [0, n = {n}]")
+    tail = f" {noun}" if noun else ""
+    if n == 2 and k == 2:
+        return f"both{tail}"
+    if n == 2 and k == 0:
+        return f"neither{tail.rstrip('s') if noun else ''}"
+    if k == n:
+        return f"all {n}{tail}"
+    if k == 0:
+        return f"none of the {n}{tail}"
+    return f"{k} of the {n}{tail}"
+
+
+def words_or_same(values: Sequence[Any], labels: Sequence[str], spec: str = "") -> str:
+    """Values with their labels for the text, said once when they are all the same.
+
+    ``[3e-7, 3e-7], ["Radau", "simulate"]`` → ``"3 × 10⁻⁷ for both Radau and simulate"`` (or ``"for all of …"``);
+    ``[1, 2], ["a", "b"]`` → ``"1 (a) and 2 (b)"``.
+
+    Parameters
+    ----------
+    values : sequence of any
+        The values, formatted with ``spec`` (:func:`fmt`).
+    labels : sequence of str
+        What each value belongs to, as long as ``values``.
+    spec : str
+        Format spec of the values.
+
+    Returns
+    -------
+    str
+        The phrase.
+    """
+    if len(values) != len(labels) or not values:
+        raise ValueError("values and labels must be non-empty and of equal length")
+    shown = [str(fmt(v, spec)) for v in values]
+    if len(set(shown)) == 1 and len(shown) > 1:
+        return f"{shown[0]} for {'both' if len(shown) == 2 else 'all of'} {words(list(labels))}"
+    return words([f"{v} ({label})" for v, label in zip(shown, labels)])
+
+
 def percent(fraction: float, digits: int = 0) -> str:
     """A fraction as a percentage for the text: ``0.93`` → ``"93 %"``.
 

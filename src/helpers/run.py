@@ -51,7 +51,7 @@ from helpers.snapshot import Snapshot
 from helpers.sources import git_commit
 
 #: Parameters that determine the pruning run (the threshold only selects among its saved states).
-KEY_PARAMS = ("seed", *pipeline.TRAINING_PARAMS)
+KEY_PARAMS = ("seed", *pipeline.TRAINING_PARAMS, "task")
 
 #: The training options in which the original's code differs from this book's defaults
 #: (:mod:`helpers.ensemble`), with the values the original had; a run keyed without them (the shipped
@@ -489,7 +489,7 @@ def artifact_path(params: Mapping[str, Any], dense_from: Path | None = None) -> 
 
 
 #: The parameters that determine the dense round (round 0) of a run, besides the networks' seeds.
-DENSE_ROUND_PARAMS = ("seed", "n_trajectories", "data_seed", "device", "max_batches_dense", "loss_networks")
+DENSE_ROUND_PARAMS = ("seed", "n_trajectories", "data_seed", "device", "max_batches_dense", "loss_networks", "task")
 
 
 def validate(params: Mapping[str, Any]) -> None:
@@ -506,7 +506,7 @@ def validate(params: Mapping[str, Any]) -> None:
         Naming the first of them that is invalid (``device="cuda"`` is invalid without a CUDA device).
     """
     pipeline.SPECS["n_networks"].check("n_networks", params["n_networks"])
-    for name in TRAINING_OPTIONS:
+    for name in (*TRAINING_OPTIONS, "task"):
         pipeline.SPECS[name].check(name, pipeline.value(params, name))
     check_schedule(params["schedule"])
     check_threshold(params["threshold"])
@@ -619,12 +619,14 @@ def train_in(params: Mapping[str, Any], directory: Path, progress: bool = False,
         As :func:`helpers.data.load_or_build` and :func:`run_pruning` raise.
     """
     from helpers import data as data_mod
+    from helpers import tasks
 
     threads = torch.get_num_threads()
     ds = data_mod.load_or_build(params["n_trajectories"], params["data_seed"], progress=progress)
     # numba's parallel simulation shares torch's OpenMP runtime and leaves its thread count at numba's (all cores):
     # training would then run on more threads than it was given
     torch.set_num_threads(threads)
+    ds = tasks.retarget(ds, pipeline.value(params, "task"))
     arrays = {k: getattr(ds, k) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}
     arrays["scaler"] = dict(x_min=ds.in_min, x_max=ds.in_max, y_min=ds.out_min, y_max=ds.out_max)
     kp = key_params(params)

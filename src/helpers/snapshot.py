@@ -55,7 +55,7 @@ SCALER_KEYS = ("x_min", "x_max", "y_min", "y_max")
 PER_NETWORK_KEYS = ("val_loss", "test_loss", "train_slice_loss", "batches", "group", "seeds", "curve_val",
                     "curve_train")
 #: Named data sets shipped with the book, relative to the repository root.
-SHIPPED = {"reference": "data/reference", "as-original": "data/as-original"}
+SHIPPED = {"reference": "data/reference", "as-original": "data/as-original", "second-task": "data/second-task"}
 #: What the ``train`` command records about the sessions that trained a run (beside the run's snapshot).
 TRAINING = "training.json"
 #: Sparsity of the state every network of a shipped data set keeps the weights of (the original's usual optimum).
