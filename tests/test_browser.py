@@ -105,7 +105,7 @@ def layout_problems(browser) -> list[str]:
         document.querySelectorAll('.cell_output table').forEach((t, i) => {
             const fig = t.closest('figure.book-table');
             const caption = fig && fig.querySelector('figcaption');
-            if (!caption || !/^Table\s+\d+\.\d+\./.test(caption.innerText.trim()))
+            if (!caption || !/^Table\\s+\\d+\\.\\d+\\./.test(caption.innerText.trim()))
                 out.push(`table ${i + 1} has no numbered caption`);
             if (t.getBoundingClientRect().width > width + 1)
                 out.push(`table ${i + 1} is wider than the text column (${Math.round(t.getBoundingClientRect().width)} > ${Math.round(width)} px)`);
