@@ -96,7 +96,7 @@ def count_of(k: int, n: int, noun: str = "") -> str:
     if n == 2 and k == 2:
         return f"both{tail}"
     if n == 2 and k == 0:
-        return f"neither{tail.rstrip('s') if noun else ''}"
+        return f"neither{tail.rstrip('s')}"
     if k == n:
         return f"all {n}{tail}"
     if k == 0:
