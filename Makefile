@@ -6,7 +6,7 @@ PRESET ?= default
 PARAMS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup browser latex book pdf test test-unit test-notebooks test-browser test-pdf notebooks bench reference as-original second-task censuses clean
+.PHONY: help setup browser latex book pdf test test-unit test-notebooks test-browser test-pdf notebooks bench reference as-original second-task rewire censuses clean
 
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900
 PYTEST := $(PY) -m pytest -p no:cacheprovider
@@ -88,6 +88,14 @@ SECOND_TASK := --preset reference --param task=teacher --param seed=1 --param n_
 second-task: setup  ## re-train the second task's networks and rewrite data/second-task/
 	$(PY) -m helpers.run train $(SECOND_TASK) --work artifacts/second-task-run
 	$(PY) -m helpers.run export --work artifacts/second-task-run --out data/second-task
+
+# The rewire-and-retrain experiment on the reference ensemble (helpers.rewire): every network's optimally sparse mask,
+# its degree-preserving and layer-preserving rewirings (2 draws each) and new initial weights, retrained with the mask
+# fixed from the dense and from the initial weights (11 conditions x 8 networks; 6,000 / 12,000 batches); one torch
+# thread; about 65 minutes on 2 cores; resumable at condition granularity; then written to data/rewire/.
+rewire: setup  ## re-run the rewire-and-retrain experiment and rewrite data/rewire/
+	$(PY) -m helpers.rewire train --work artifacts/rewire-run --threads 1
+	$(PY) -m helpers.rewire export --work artifacts/rewire-run --out data/rewire
 
 notebooks: setup  ## re-execute every chapter at the ci preset in place (the committed outputs) and normalise it
 	$(PY) -m helpers.notebooks

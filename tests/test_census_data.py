@@ -19,9 +19,9 @@ def expected_folder(source: str) -> str:
 
 def test_one_current_census_per_shipped_data_set():
     found = sorted(p.name for p in SHIPPED.glob("census-*"))
-    wanted = sorted(expected_folder(source) for source in snapshot.SHIPPED)
+    wanted = sorted(expected_folder(source) for source in analysed.SCORED)
     assert found == wanted, f"data/censuses holds {found}, the current code and data sets key {wanted}: run {REMEDY}"
-    for source in snapshot.SHIPPED:
+    for source in analysed.SCORED:
         folder = SHIPPED / expected_folder(source)
         pipeline.verify(folder, census.FILES)
         recorded = json.loads((folder / "params.json").read_text())["params"]
@@ -36,7 +36,7 @@ def cells_to_check(states) -> list[tuple[int, int]]:
     return sorted({(0, mid)} | {(k, focus[k]) for k in (0, states.n_networks - 1) if k in focus})
 
 
-@pytest.mark.parametrize("source", list(snapshot.SHIPPED))
+@pytest.mark.parametrize("source", list(analysed.SCORED))
 def test_sampled_cells_recompute_exactly(source):
     params = census.shipped_params(source)
     folder = SHIPPED / expected_folder(source)

@@ -97,15 +97,45 @@ def test_permutation_test_uses_only_columns_defined_everywhere():
         convergence.profile_permutation_test(real, pseudo[:, :2])
 
 
-def test_spread_is_median_and_iqr_with_extreme_cells_apart():
+def test_spread_keeps_every_network_and_counts_the_extreme_ones():
     z = pd.DataFrame(dict(network=[0, 1, 2, 3, 0, 1], sparsity=[0.5] * 4 + [0.9] * 2, motif="a",
                           z=[1.0, 3.0, 2.0, -1300.0, 2.0, np.nan]))
     spread = convergence.spread_by_level(z).set_index("sparsity")
     assert spread.loc[0.5, "n"] == 4 and spread.loc[0.5, "n_extreme"] == 1
-    assert spread.loc[0.5, "z_median"] == 2.0 and spread.loc[0.5, "z_iqr"] == pytest.approx(1.0)
-    assert spread.loc[0.9, "n"] == 1 and spread.loc[0.9, "z_median"] == 2.0
-    assert convergence.median_iqr([1.0, 3.0, 2.0, -1300.0]) == "2.0 [1.5, 2.5] (+1 beyond ±100)"
-    assert convergence.median_iqr([np.nan]) == "—" and convergence.median_iqr([4.0]) == "4.0"
+    # quartiles of (−1300, 1, 2, 3): the extreme value is in, the median barely moves
+    assert spread.loc[0.5, "z_median"] == 1.5 and spread.loc[0.5, "z_q25"] == pytest.approx(-324.25)
+    assert spread.loc[0.5, "z_mean"] == pytest.approx(-323.5)
+    assert spread.loc[0.9, "n"] == 1 and spread.loc[0.9, "z_median"] == 2.0 and np.isnan(spread.loc[0.9, "z_sd"])
+    assert convergence.median_iqr([1.0, 3.0, 2.0, -1300.0]) == "1.5 [-324.2, 2.2], n = 4"
+    assert convergence.median_iqr([np.nan]) == "—" and convergence.median_iqr([4.0]) == "4.0, n = 1"
+    assert convergence.median_iqr([4.0, 5.0], with_n=False) == "4.5 [4.2, 4.8]"
+    assert convergence.mean_sd([1.0, 3.0]) == "2.0 ± 1.4" and convergence.mean_sd([]) == "—"
+
+
+def test_between_within_test_separates_two_tasks_and_not_one():
+    rng = np.random.default_rng(0)
+    task_a = np.array([5.0, 1.0, -2.0, 0.5]) + rng.normal(0, 0.3, (6, 4))
+    task_b = np.array([-1.0, 4.0, 2.0, -3.0]) + rng.normal(0, 0.3, (4, 4))
+    test = convergence.between_within_test(task_a, task_b)
+    assert test["n_splits"] == 210 and test["p_value"] == pytest.approx(1 / 210) == test["p_floor"]
+    assert test["between"] > max(test["within_first"], test["within_second"]) and test["delta"] > 0
+    # one task split in two at random: Δ is not extreme
+    same = np.array([5.0, 1.0, -2.0, 0.5]) + rng.normal(0, 0.3, (10, 4))
+    assert convergence.between_within_test(same[:6], same[6:])["p_value"] > 0.05
+    # brute force: Δ of every split recomputed one by one
+    profiles = convergence.significance_profile(np.vstack([task_a, task_b]))
+    d = np.linalg.norm(profiles[:, None] - profiles[None], axis=-1)
+    def delta(group):
+        rest = [i for i in range(10) if i not in group]
+        w = [d[i, j] for g in (group, rest) for i in g for j in g if i != j]
+        return np.mean([d[i, j] for i in group for j in rest]) - np.mean(w)
+    import itertools
+    deltas = [delta(list(g)) for g in itertools.combinations(range(10), 6)]
+    assert test["delta"] == pytest.approx(deltas[0])
+    assert test["p_value"] == pytest.approx(np.mean(np.array(deltas) >= deltas[0] - 1e-12))
+    with pytest.raises(ValueError, match="same number of columns"):
+        convergence.between_within_test(task_a, task_b[:, :3])
+    assert np.isnan(convergence.between_within_test(task_a[:1], task_b)["p_value"])
 
 
 def test_profile_test_by_level():
@@ -116,3 +146,25 @@ def test_profile_test_by_level():
     assert out.loc[0.5, "distance_real"] == pytest.approx(0.0)
     assert out.loc[0.9, "distance_real"] == pytest.approx(np.sqrt(2))
     assert out.loc[0.5, "n_networks"] == 2 and out["exact"].all()
+
+
+def test_by_level_helpers_match_their_single_level_versions():
+    rows = []
+    rng = np.random.default_rng(1)
+    for group, centre in (("a", [3.0, -3.0, 1.0]), ("b", [-1.0, 2.5, 1.5])):
+        for network in range(3):
+            for sparsity in (0.5, 0.9):
+                z = np.array(centre) + rng.normal(0, 0.2, 3)
+                rows += [dict(group=group, network=network, sparsity=sparsity, motif=m, z=v)
+                         for m, v in zip("xyz", z)]
+    frame = pd.DataFrame(rows)
+    a, b = frame[frame.group == "a"], frame[frame.group == "b"]
+    levels = convergence.between_within_by_level(a, b, ("x", "y", "z"))
+    assert list(levels.sparsity) == [0.5, 0.9] and (levels.n_first == 3).all()
+    one = convergence.between_within_test(a[a.sparsity == 0.5].pivot(index="network", columns="motif", values="z"),
+                                          b[b.sparsity == 0.5].pivot(index="network", columns="motif", values="z"))
+    assert levels.iloc[0].delta == pytest.approx(one["delta"]) and levels.iloc[0].p_value == one["p_value"]
+    agree = convergence.sign_agreement(a, ("x", "y", "z")).set_index("sparsity")
+    assert agree.loc[0.5, "same_sign"] == 3 and agree.loc[0.5, "same_sign_significant"] == 2   # z ≈ 1: not beyond 2
+    mixed = pd.concat([a, b.assign(network=b.network + 3)])
+    assert convergence.sign_agreement(mixed, ("x", "y", "z")).same_sign.tolist() == [1, 1]       # only z agrees

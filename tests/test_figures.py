@@ -80,3 +80,21 @@ def test_palette_series_are_distinct():
     closest = min(sum((a - b) ** 2 for a, b in zip(c1, c2)) ** 0.5
                   for i, c1 in enumerate(colours) for c2 in colours[i + 1:])
     assert closest > 0.15
+
+
+def test_z_axis_is_linear_near_zero_and_labels_plain_numbers():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2], [-300, 1, 300])
+    figures.z_axis(ax)
+    assert ax.get_yscale() == "symlog" and ax.get_ylabel() == "Z"
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "-100" in labels and "2" in labels and "100" in labels
+    # linear within ±2: 1 lies halfway between 0 and 2 on the screen
+    y0, y1, y2 = ax.transData.transform([(0, 0), (0, 1), (0, 2)])[:, 1]
+    assert abs((y1 - y0) - (y2 - y1)) < 1e-6
+    with pytest.raises(ValueError, match="axis"):
+        figures.z_axis(ax, "z")
+    plt.close(fig)

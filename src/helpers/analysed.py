@@ -1,8 +1,10 @@
-"""The ensemble the analysis chapters read (``ensemble_source``): a shipped ensemble or a live run.
+"""The ensemble the analysis chapters read (``ensemble_source``): a shipped ensemble, a control or a live run.
 
 Chapters 4–8 analyse either the first ``n_analysed`` networks of a shipped ensemble — the reference ensemble in
-``data/reference/``, or the paired as-original group in ``data/as-original/`` (:func:`helpers.snapshot.load`) —
-or the train–prune run of their own parameters (:func:`helpers.run.run_or_load`); :func:`ensemble` returns it,
+``data/reference/``, the paired as-original group in ``data/as-original/``, the second task's networks in
+``data/second-task/`` (:func:`helpers.snapshot.load`) —, a control ensemble derived from the reference ensemble's
+networks (:mod:`helpers.controls`: ``untrained``, ``random-pruning``; scored by the Controls chapter), or the
+train–prune run of their own parameters (:func:`helpers.run.run_or_load`); :func:`ensemble` returns it,
 :func:`dataset` the flights it was trained and evaluated on, and :func:`key` what determines it (for the artifact
 keys of later stages).
 """
@@ -11,12 +13,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from helpers import pipeline, run, snapshot
+from helpers import controls, pipeline, run, snapshot
 from helpers.snapshot import Snapshot
 
-#: Which ensemble the analysis chapters read: the shipped reference ensemble or a run of the chapters' own
+#: The trained ensemble each control ensemble (:data:`helpers.controls.CONTROLS`) is derived from.
+CONTROL_OF = {kind: "reference" for kind in controls.CONTROLS}
+#: Which ensemble the analysis chapters read: a shipped ensemble, a control, or a run of the chapters' own
 #: parameters.
-SOURCES = ("reference", "as-original", "second-task", "live")
+SOURCES = (*snapshot.ENSEMBLES, *controls.CONTROLS, "live")
+#: The ensembles whose census at the ``default`` preset ships with the book (:func:`helpers.census.ship`).
+SCORED = (*snapshot.ENSEMBLES, *controls.CONTROLS)
 
 
 def ensemble(params: Mapping[str, Any], progress: bool = False) -> Snapshot:
@@ -37,10 +43,11 @@ def ensemble(params: Mapping[str, Any], progress: bool = False) -> Snapshot:
         ``params["threshold"]``.
     """
     source = pipeline.value(params, "ensemble_source")
-    if source != "live":
-        snap = snapshot.load(source, params["threshold"])
-        return snap.select(range(min(int(pipeline.value(params, "n_analysed")), snap.n_networks)))
-    return run.run_or_load(params, progress=progress)
+    if source == "live":
+        return run.run_or_load(params, progress=progress)
+    snap = snapshot.load(CONTROL_OF.get(source, source), params["threshold"])
+    snap = snap.select(range(min(int(pipeline.value(params, "n_analysed")), snap.n_networks)))
+    return controls.control(snap, source) if source in CONTROL_OF else snap
 
 
 def dataset(params: Mapping[str, Any], split: str, n_rows: int):
@@ -58,14 +65,15 @@ def dataset(params: Mapping[str, Any], split: str, n_rows: int):
     Returns
     -------
     helpers.data.Dataset
-        For the reference ensemble regenerated (only the rows needed) and scaled with its shipped scaler; for a
-        live run its whole data set.
+        For a shipped ensemble regenerated (only the rows needed) and scaled with its shipped scaler (a control:
+        its trained ensemble's); for a live run its whole data set.
     """
     from helpers import data as data_mod
     from helpers import tasks
 
     if pipeline.value(params, "ensemble_source") != "live":
-        snap = snapshot.load(pipeline.value(params, "ensemble_source"))
+        source = pipeline.value(params, "ensemble_source")
+        snap = snapshot.load(CONTROL_OF.get(source, source))
         source = snap.provenance["params"]
         rows = data_mod.subset(source["n_trajectories"], source["data_seed"], split, n_rows, snap.scaler)
         return tasks.retarget(rows, source.get("task", "flight"), snap.scaler)
@@ -91,7 +99,7 @@ def key(params: Mapping[str, Any]) -> dict[str, Any]:
     """
     source = pipeline.value(params, "ensemble_source")
     if source != "live":
-        manifest = snapshot.resolve_path(source) / snapshot.MANIFEST
+        manifest = snapshot.resolve_path(CONTROL_OF.get(source, source)) / snapshot.MANIFEST
         digest = pipeline.sha256(manifest) if manifest.is_file() else None
         return {"ensemble_source": source, "manifest": digest,
                 "n_analysed": int(pipeline.value(params, "n_analysed"))}

@@ -184,7 +184,7 @@ def shipped_params(source: str) -> dict[str, Any]:
     Parameters
     ----------
     source : str
-        A shipped data set's name (:data:`helpers.snapshot.SHIPPED`).
+        An ensemble of :data:`helpers.analysed.SCORED` (a shipped data set or a control).
 
     Returns
     -------
@@ -196,7 +196,8 @@ def shipped_params(source: str) -> dict[str, Any]:
 
 
 def ship(progress: bool = True) -> list[Path]:
-    """Compute (or reuse) the census of every shipped ensemble at :data:`SHIPPED_PRESET` and write them to
+    """Compute (or reuse) the census of every shipped and control ensemble (:data:`helpers.analysed.SCORED`) at :data:`SHIPPED_PRESET` and write
+    them to
     :data:`SHIPPED` with their provenance, removing the stale ones there (``python -m helpers.census``,
     ``make censuses``); a census shipped already under its current key is kept as it is.
 
@@ -208,7 +209,7 @@ def ship(progress: bool = True) -> list[Path]:
     Returns
     -------
     list of pathlib.Path
-        The shipped folders, one per data set of :data:`helpers.snapshot.SHIPPED`, each sealed with the
+        The shipped folders, one per ensemble of :data:`helpers.analysed.SCORED`, each sealed with the
         artifact's ``params.json``.
     """
     import json
@@ -216,13 +217,13 @@ def ship(progress: bool = True) -> list[Path]:
     import shutil
     import time
 
-    from helpers import snapshot
+    from helpers import analysed
     from helpers.sources import git_commit
 
     out = pipeline.repo_root() / SHIPPED
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for source in snapshot.SHIPPED:
+    for source in analysed.SCORED:
         params = shipped_params(source)
         folder = pipeline.artifact_dir("census", key_params(params))
         target = out / folder.name

@@ -9,10 +9,13 @@ Two yardsticks, both in Z units so that networks of different sizes compare:
   share one profile, and about √2 for unrelated random directions. :func:`profile_permutation_test` asks
   whether the real networks' profiles lie closer together than the pseudo-real (null) networks' do.
 
-Centre and spread are the median and the interquartile range, which one network with an extreme Z cannot move.
-A Z beyond ±:data:`EXTREME_Z` comes from a null whose sd is tiny (a count that nearly every null network shares),
-so that Z measures the null's narrowness more than the real network; such cells are counted separately and left
-out of the centre and spread.
+Centre and spread are the median and the interquartile range over *every* network with a defined Z, which one
+network with an extreme Z cannot move, so nothing is left out. A Z beyond ±:data:`EXTREME_Z` comes from a null
+whose sd is tiny (a count that nearly every null network shares), so that Z measures the null's narrowness more than
+the real network; such cells are counted (``n_extreme``) and stay in the centre and spread.
+
+:func:`between_within_test` asks the question the pseudo-real comparison cannot: are the profiles of networks
+trained on one task closer to each other than to those of networks trained on another task?
 """
 from __future__ import annotations
 
@@ -97,59 +100,97 @@ def spread_by_level(z_long: pd.DataFrame, by: tuple[str, ...] = ("sparsity", "mo
     by : tuple of str
         The columns that define a group.
     extreme : float
-        |Z| beyond which a defined Z is counted in ``n_extreme`` and left out of the centre and spread
-        (default :data:`EXTREME_Z`).
+        |Z| beyond which a defined Z is counted in ``n_extreme`` (default :data:`EXTREME_Z`); it stays in the
+        centre and spread.
 
     Returns
     -------
     pandas.DataFrame
         One row per group (groups with no defined Z are absent), columns: the ``by`` columns; ``n`` (int,
-        networks with a defined Z); ``n_extreme`` (int, of those, how many have |Z| > ``extreme``); and over the
-        other n − n_extreme: ``z_median``, ``z_q25``, ``z_q75`` (quartiles, linear interpolation) and ``z_iqr`` =
-        z_q75 − z_q25 (float64, NaN where none is left).
+        networks with a defined Z); ``n_extreme`` (int, of those, how many have |Z| > ``extreme``); and over all
+        n: ``z_median``, ``z_q25``, ``z_q75`` (quartiles, linear interpolation), ``z_iqr`` = z_q75 − z_q25,
+        ``z_mean`` and ``z_sd`` (sample standard deviation, ddof = 1; NaN for n = 1) (float64).
     """
     defined = z_long.dropna(subset=["z"])
     rows = []
     for key, group in defined.groupby(list(by)):
         z = group["z"].to_numpy(dtype=np.float64)
-        ordinary = z[np.abs(z) <= extreme]
-        q25, median, q75 = (np.quantile(ordinary, [0.25, 0.5, 0.75]) if len(ordinary)
-                            else (np.nan, np.nan, np.nan))
+        q25, median, q75 = np.quantile(z, [0.25, 0.5, 0.75])
         rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,)), n=len(z),
-                         n_extreme=int(len(z) - len(ordinary)), z_median=median, z_q25=q25, z_q75=q75,
-                         z_iqr=q75 - q25))
-    columns = [*by, "n", "n_extreme", "z_median", "z_q25", "z_q75", "z_iqr"]
+                         n_extreme=int((np.abs(z) > extreme).sum()), z_median=median, z_q25=q25, z_q75=q75,
+                         z_iqr=q75 - q25, z_mean=z.mean(), z_sd=z.std(ddof=1) if len(z) > 1 else np.nan))
+    columns = [*by, "n", "n_extreme", "z_median", "z_q25", "z_q75", "z_iqr", "z_mean", "z_sd"]
     return pd.DataFrame(rows, columns=columns)
 
 
-def median_iqr(values, extreme: float = EXTREME_Z, spec: str = ".1f") -> str:
-    """``"median [q25, q75]"`` of the defined values with |value| ≤ ``extreme``, as text for a table cell.
+def median_iqr(values, spec: str = ".1f", with_n: bool = True) -> str:
+    """``"median [q25, q75], n = k"`` of the defined values, as text for a table cell.
 
     Parameters
     ----------
     values : array_like of float
-        The values (e.g. one motif's Z-scores over networks); NaN and None are left out as undefined.
-    extreme : float
-        |value| beyond which a defined value is left out of the median and quartiles (default :data:`EXTREME_Z`).
+        The values (e.g. one motif's Z-scores over networks); NaN and None are left out as undefined, every
+        defined value is used.
     spec : str
         Format spec of the median and quartiles (``".1f"``, ``".2f"``, ...).
+    with_n : bool
+        Append ``", n = k"``, the number of defined values.
 
     Returns
     -------
     str
-        ``"median [q25, q75]"`` formatted with ``spec`` (only ``"median"`` when a single value is left), with
-        ``" (+k beyond ±extreme)"`` appended when k values were left out; ``"—"`` when no value is defined (and
-        ``"— (+k beyond ±extreme)"`` when every defined value was left out).
+        ``"median [q25, q75]"`` formatted with ``spec`` (only ``"median"`` when a single value is defined), then
+        ``", n = k"``; ``"—"`` when no value is defined.
     """
     z = pd.Series(values, dtype=np.float64).dropna().to_numpy()
-    ordinary = z[np.abs(z) <= extreme]
-    text = "—"
-    if len(ordinary):
-        q25, median, q75 = np.quantile(ordinary, [0.25, 0.5, 0.75])
-        text = f"{median:{spec}} [{q25:{spec}}, {q75:{spec}}]" if len(ordinary) > 1 else f"{median:{spec}}"
-    if len(ordinary) < len(z):
-        text += f" (+{len(z) - len(ordinary)} beyond ±{extreme:g})"
-    return text
+    if not len(z):
+        return "—"
+    q25, median, q75 = np.quantile(z, [0.25, 0.5, 0.75])
+    text = f"{median:{spec}} [{q25:{spec}}, {q75:{spec}}]" if len(z) > 1 else f"{median:{spec}}"
+    return f"{text}, n = {len(z)}" if with_n else text
+
+
+def mean_sd(values, spec: str = ".1f") -> str:
+    """``"mean ± sd"`` of the defined values (sample sd, ddof = 1), as the original's tables give them.
+
+    Parameters
+    ----------
+    values : array_like of float
+        Z-scores (or any values); NaN counts as undefined and is left out.
+    spec : str
+        Format spec of both numbers.
+
+    Returns
+    -------
+    str
+        ``"mean ± sd"`` formatted with ``spec``, only ``"mean"`` for one value, ``"—"`` for none.
+    """
+    z = pd.Series(values, dtype=np.float64).dropna().to_numpy()
+    if not len(z):
+        return "—"
+    return f"{z.mean():{spec}} ± {z.std(ddof=1):{spec}}" if len(z) > 1 else f"{z.mean():{spec}}"
+
+
+def _pooled_distances(a, b, names: tuple[str, str]) -> tuple[np.ndarray | None, int, tuple[int, int]]:
+    """Pairwise Euclidean distances between the significance profiles of the pooled rows of ``a`` and ``b``.
+
+    Only the columns finite in every row are used, each row re-normalised on them. Returns ``(distance, used,
+    (k_a, k_b))``: the (k_a + k_b)² distances (None when no column is usable or a row has no direction, all its
+    usable values 0), the number of usable columns and the two groups' sizes. Raises ``ValueError`` naming both
+    arguments unless they are 2-D with the same number of columns.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"{names[0]} and {names[1]} must be 2-D with the same number of columns; got {a.shape} "
+                         f"and {b.shape}")
+    pooled = np.vstack([a, b])
+    usable = np.all(np.isfinite(pooled), axis=0)
+    if not usable.any() or not len(pooled):
+        return None, int(usable.sum()), (len(a), len(b))
+    profiles = significance_profile(pooled[:, usable])
+    if not np.isfinite(profiles).all():             # a row with all usable values zero has no direction
+        return None, int(usable.sum()), (len(a), len(b))
+    return np.linalg.norm(profiles[:, None, :] - profiles[None, :, :], axis=-1), int(usable.sum()), (len(a), len(b))
 
 
 def _within_distances(distance: np.ndarray, members: np.ndarray) -> np.ndarray:
@@ -197,21 +238,12 @@ def profile_permutation_test(real: np.ndarray, pseudo: np.ndarray, n_permutation
     ValueError
         If ``real`` or ``pseudo`` is not 2-D, or their numbers of columns differ.
     """
-    real, pseudo = np.asarray(real, dtype=np.float64), np.asarray(pseudo, dtype=np.float64)
-    if real.ndim != 2 or pseudo.ndim != 2 or real.shape[1] != pseudo.shape[1]:
-        raise ValueError(f"real and pseudo must be 2-D with the same number of columns; got {real.shape} and "
-                         f"{pseudo.shape}")
-    pooled = np.vstack([real, pseudo])
-    usable = np.all(np.isfinite(pooled), axis=0)
-    k, total = len(real), len(pooled)
+    distance, used, (k, k2) = _pooled_distances(real, pseudo, ("real", "pseudo"))
+    total = k + k2
     empty = dict(distance_real=np.nan, distance_null=np.nan, p_value=np.nan, n_subsets=0, exact=False,
-                 motifs_used=int(usable.sum()))
-    if k < 2 or len(pseudo) < 1 or not usable.any():
+                 motifs_used=used)
+    if k < 2 or k2 < 1 or distance is None:
         return empty
-    profiles = significance_profile(pooled[:, usable])
-    if not np.isfinite(profiles).all():             # a row with all usable Zs zero has no direction
-        return empty
-    distance = np.linalg.norm(profiles[:, None, :] - profiles[None, :, :], axis=-1)
     observed = _within_distances(distance, np.arange(total)[None, :] < k)[0]
     n_all = math.comb(total, k)
     if n_all <= n_permutations:
@@ -227,10 +259,64 @@ def profile_permutation_test(real: np.ndarray, pseudo: np.ndarray, n_permutation
         below = int((_within_distances(distance, members) <= observed + 1e-12).sum())
         p, n_subsets, exact = (1 + below) / (1 + n_permutations), n_permutations, False
     null_part = distance[k:, k:]
-    k2 = len(pseudo)
     distance_null = null_part.sum() / (k2 * (k2 - 1)) if k2 > 1 else np.nan
     return dict(distance_real=float(observed), distance_null=float(distance_null), p_value=float(p),
-                n_subsets=int(n_subsets), exact=bool(exact), motifs_used=int(usable.sum()))
+                n_subsets=int(n_subsets), exact=bool(exact), motifs_used=used)
+
+
+def between_within_test(first: np.ndarray, second: np.ndarray) -> dict:
+    """Are profiles of networks trained on one task closer to each other than to those of another task's networks?
+
+    Only the columns finite in every row of both groups are used, each row re-normalised to unit length on them
+    (:func:`significance_profile`). The statistic is Δ = mean between-group distance − mean within-group distance
+    (the within-group pairs of both groups pooled). Under the null hypothesis that the task does not matter, the
+    labels are exchangeable: every split of the pooled rows into groups of the two sizes is equally likely, and
+    the exact one-sided p-value is the fraction of all C(k1 + k2, k1) splits whose Δ is ≥ the observed one (the
+    smallest possible p is 1 / C(k1 + k2, k1), or 2 / C when the groups have equal sizes, since a split and its
+    mirror give one Δ).
+
+    Parameters
+    ----------
+    first, second : array_like, float (k1, m), (k2, m)
+        Z-scores (or profiles) of each group's networks (k1, k2 ≥ 2) for the same m motif columns; NaN where
+        undefined.
+
+    Returns
+    -------
+    dict
+        ``within_first``, ``within_second``, ``between`` (float, mean pairwise distances), ``delta`` (float),
+        ``p_value`` (float), ``p_floor`` (float, the smallest p the sizes allow), ``n_splits`` (int),
+        ``motifs_used`` (int); distances and p NaN when a group has fewer than 2 rows, no column is usable, or a
+        row has no direction.
+
+    Raises
+    ------
+    ValueError
+        If the inputs are not 2-D with the same number of columns.
+    """
+    distance, used, (k1, k2) = _pooled_distances(first, second, ("first", "second"))
+    total = k1 + k2
+    empty = dict(within_first=np.nan, within_second=np.nan, between=np.nan, delta=np.nan, p_value=np.nan,
+                 p_floor=np.nan, n_splits=0, motifs_used=used)
+    if k1 < 2 or k2 < 2 or distance is None:
+        return empty
+    n_splits = math.comb(total, k1)
+    members = np.zeros((n_splits, total), dtype=bool)
+    for row, subset in enumerate(itertools.combinations(range(total), k1)):
+        members[row, list(subset)] = True
+    x = members.astype(np.float64)
+    y = 1.0 - x
+    within_pairs = k1 * (k1 - 1) + k2 * (k2 - 1)          # ordered pairs
+    within = (((x @ distance) * x).sum(axis=1) + ((y @ distance) * y).sum(axis=1)) / within_pairs
+    between = ((x @ distance) * y).sum(axis=1) / (k1 * k2)
+    delta = between - within
+    observed = delta[0]                                   # the first subset is rows 0 … k1 − 1: the real split
+    p = float((delta >= observed - 1e-12).sum() / n_splits)
+    floor = (2.0 if k1 == k2 else 1.0) / n_splits
+    return dict(within_first=float(distance[:k1, :k1].sum() / (k1 * (k1 - 1))),
+                within_second=float(distance[k1:, k1:].sum() / (k2 * (k2 - 1))), between=float(between[0]),
+                delta=float(observed), p_value=p, p_floor=floor, n_splits=int(n_splits),
+                motifs_used=used)
 
 
 def profile_test_by_level(z_long: pd.DataFrame, noise_long: pd.DataFrame, motifs: tuple[str, ...],
@@ -268,3 +354,67 @@ def profile_test_by_level(z_long: pd.DataFrame, noise_long: pd.DataFrame, motifs
         rows.append(dict(sparsity=sparsity, n_networks=len(wide[0]), **test))
     columns = ["sparsity", "n_networks", "motifs_used", "distance_real", "distance_null", "p_value", "exact"]
     return pd.DataFrame(rows)[columns] if rows else pd.DataFrame(columns=columns)
+
+
+def _wide(z_long: pd.DataFrame, motifs: tuple[str, ...]) -> pd.DataFrame:
+    """One row per network, one column per motif (in ``motifs``' order) of a level's long Z table."""
+    return z_long.pivot(index="network", columns="motif", values="z").reindex(columns=list(motifs))
+
+
+def between_within_by_level(first: pd.DataFrame, second: pd.DataFrame, motifs: tuple[str, ...]) -> pd.DataFrame:
+    """:func:`between_within_test` at every sparsity level that both groups have.
+
+    Parameters
+    ----------
+    first, second : pandas.DataFrame
+        Long Z tables of two groups of networks (e.g. two tasks), columns ``network``, ``sparsity``, ``motif``,
+        ``z``, one null model and convention each; levels matched by :func:`numpy.isclose`.
+    motifs : tuple of str
+        The profile's motifs, in order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per common level (ascending): ``sparsity``, ``n_first``, ``n_second`` and the entries of
+        :func:`between_within_test`.
+    """
+    rows = []
+    for sparsity, level in first[first["motif"].isin(motifs)].groupby("sparsity"):
+        other = second[np.isclose(second["sparsity"], sparsity) & second["motif"].isin(motifs)]
+        if other.empty:
+            continue
+        a, b = _wide(level, motifs), _wide(other, motifs)
+        rows.append(dict(sparsity=sparsity, n_first=len(a), n_second=len(b),
+                         **between_within_test(a.to_numpy(), b.to_numpy())))
+    return pd.DataFrame(rows)
+
+
+def sign_agreement(z_long: pd.DataFrame, motifs: tuple[str, ...], significant: float = 2.0) -> pd.DataFrame:
+    """Per sparsity level: for how many motifs every network agrees on the sign of Z, and beyond ±``significant``.
+
+    Parameters
+    ----------
+    z_long : pandas.DataFrame
+        Long Z table (``network``, ``sparsity``, ``motif``, ``z``), one null model and convention.
+    motifs : tuple of str
+        The motifs considered.
+    significant : float
+        The |Z| a network must exceed to count as significant.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per level: ``sparsity``, ``n_networks``, ``motifs_defined`` (motifs with a Z in every network),
+        ``same_sign`` (of those, with one sign in every network), ``same_sign_significant`` (one sign and
+        |Z| > ``significant`` in every network).
+    """
+    rows = []
+    for sparsity, level in z_long[z_long["motif"].isin(motifs)].groupby("sparsity"):
+        wide = _wide(level, motifs)
+        defined = wide.loc[:, wide.notna().all(axis=0)]
+        signs = np.sign(defined.to_numpy())
+        same = (signs == signs[:1]).all(axis=0) & (signs[0] != 0) if len(defined) else np.zeros(0, dtype=bool)
+        strong = same & (np.abs(defined.to_numpy()) > significant).all(axis=0)
+        rows.append(dict(sparsity=sparsity, n_networks=len(wide), motifs_defined=defined.shape[1],
+                         same_sign=int(same.sum()), same_sign_significant=int(strong.sum())))
+    return pd.DataFrame(rows)

@@ -228,3 +228,35 @@ def sparsity_axis(ax, axis: str = "x", label: str | None = "weight sparsity (%)"
     (ax.set_xlim if axis == "x" else ax.set_ylim)(0, top)
     if label is not None:
         (ax.set_xlabel if axis == "x" else ax.set_ylabel)(label)
+
+
+#: Ticks of a Z axis on the symmetric-log scale of :func:`z_axis`.
+Z_TICKS = (-1000, -100, -10, -2, 0, 2, 10, 100, 1000)
+
+
+def z_axis(ax, axis: str = "y", label: str | None = "Z", linthresh: float = 2.0) -> None:
+    """Put Z-scores on a symmetric-log axis: linear within ±``linthresh`` (where null noise lives), logarithmic
+    beyond, so that Z of 1 and of 300 are both readable; ticks at ±2, ±10, ±100, … written as plain numbers.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes.
+    axis : {"x", "y"}
+        Which axis shows Z.
+    label : str or None
+        The axis label; ``None`` leaves it.
+    linthresh : float
+        Half-width of the linear range.
+    """
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis = {axis!r} must be 'x' or 'y'")
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("symlog", linthresh=linthresh)
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(FixedLocator(Z_TICKS))
+    target.set_minor_locator(NullLocator())
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    if label is not None:
+        (ax.set_xlabel if axis == "x" else ax.set_ylabel)(label)

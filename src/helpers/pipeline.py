@@ -94,7 +94,7 @@ PAPER_SCHEDULE = (0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.90, 0.91, 0.
 #: Preset values. ``ci`` keeps every chapter to about a minute; ``default`` is a laptop-sized real run;
 #: ``paper`` is the original study's scale.
 _COMMON = dict(seed=0, data_seed=0, threshold=1e-3, schedule=PAPER_SCHEDULE, bias_pruning="original",
-               stopping="group", first_network=0, null_model="paper", null_outputs="live", convention="paper",
+               stopping="group", first_network=0, null_model="paper", null_outputs="live", convention="subgraph",
                network=0, threads=2, scheduler="local", loss_networks=1, validation="wrap", pruned_state="zero",
                task="flight")
 PRESETS: dict[str, dict[str, Any]] = {

@@ -29,6 +29,7 @@ from: ``run_or_load(..., dense_from=...)``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -693,6 +694,62 @@ def run_params(preset: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
     return params
 
 
+def log(line: str) -> None:
+    """Print ``line`` with the time of day, at once (a training command's log).
+
+    Parameters
+    ----------
+    line : str
+        What to log.
+    """
+    print(time.strftime("%H:%M:%S"), line, flush=True)
+
+
+@contextlib.contextmanager
+def training_session(work: Path, name: str, settings: Mapping[str, Any], first: Mapping[str, Any]):
+    """Record one session of a training command in ``work/training.json`` (:data:`helpers.snapshot.TRAINING`).
+
+    The first session writes ``{name: settings}``, ``first``, the commit and the machine; a later one must have the
+    same settings. Each session appends its start, commit and torch threads, and on a normal exit its end and wall
+    time. The record is yielded so that the caller may add entries (written at the exit).
+
+    Parameters
+    ----------
+    work : pathlib.Path
+        The working folder (created if needed).
+    name : str
+        The key of the settings in the record (``"params"``, ``"settings"``).
+    settings : mapping
+        What determines the run (JSON-able).
+    first : mapping
+        Further entries of a new record.
+
+    Raises
+    ------
+    ValueError
+        If ``work`` holds a record of other settings.
+    """
+    import torch
+
+    work = Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / snapshot.TRAINING
+    if path.exists():
+        prov = json.loads(path.read_text())
+        if prov[name] != json.loads(json.dumps(settings)):
+            raise ValueError(f"{work} holds a run of other {name} ({prov[name]}); use another folder")
+    else:
+        prov = {name: dict(settings), **first, "commit": git_commit(), "machine": machine(), "sessions": []}
+    prov["sessions"].append(dict(started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), commit=git_commit(),
+                                 threads=torch.get_num_threads()))
+    pipeline.atomic_write_bytes(path, json.dumps(prov, indent=1).encode())
+    t0 = time.perf_counter()
+    yield prov
+    prov["sessions"][-1].update(ended=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                wall_seconds=round(time.perf_counter() - t0, 1))
+    pipeline.atomic_write_bytes(path, json.dumps(prov, indent=1).encode())
+
+
 def train(preset: str, work: Path, overrides: Mapping[str, Any], threads: int | None = None) -> Path:
     """Train (or resume) the run of ``preset`` (+ ``overrides``) in the folder ``work``.
 
@@ -729,30 +786,11 @@ def train(preset: str, work: Path, overrides: Mapping[str, Any], threads: int | 
     torch.set_num_threads(int(threads) if threads else pipeline.torch_threads(torch.get_num_threads()))
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
-    prov_path = work / snapshot.TRAINING
     kp = dict(key_params(params), threshold=params["threshold"])
-    if prov_path.exists():
-        prov = json.loads(prov_path.read_text())
-        if prov["params"] != json.loads(json.dumps(kp)):
-            raise ValueError(f"{work} holds a run of other parameters ({prov['params']}); use another folder")
-    else:
-        prov = dict(params=kp, preset=preset, commit=git_commit(), code=pipeline.code_version("run"),
-                    machine=machine(), sessions=[])
-    prov["sessions"].append(dict(started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), commit=git_commit(),
-                                 threads=torch.get_num_threads()))
-    pipeline.atomic_write_bytes(prov_path, json.dumps(prov, indent=1).encode())
-
-    def log(line: str) -> None:
-        print(time.strftime("%H:%M:%S"), line, flush=True)
-
-    t0 = time.perf_counter()
-    with pipeline.build_lock(work):
+    with training_session(work, "params", kp, dict(preset=preset, code=pipeline.code_version("run"))) as prov, \
+            pipeline.build_lock(work):
         snap = train_in(params, work, log=log)
-    prov = json.loads(prov_path.read_text())
-    prov["sessions"][-1].update(ended=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                                wall_seconds=round(time.perf_counter() - t0, 1))
-    prov["seeds"] = [int(v) for v in snap.seeds]
-    pipeline.atomic_write_bytes(prov_path, json.dumps(prov, indent=1).encode())
+        prov["seeds"] = [int(v) for v in snap.seeds]
     log("done")
     return work
 

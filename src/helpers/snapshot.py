@@ -54,8 +54,17 @@ SCALER_KEYS = ("x_min", "x_max", "y_min", "y_max")
 #: Summary arrays with one row per network (besides the masks ``mask{i}``).
 PER_NETWORK_KEYS = ("val_loss", "test_loss", "train_slice_loss", "batches", "group", "seeds", "curve_val",
                     "curve_train")
+#: Summary arrays of an experiment whose networks are runs on another data set's networks (``data/rewire``,
+#: :mod:`helpers.rewire`): one row per run, read as the table :attr:`Snapshot.runs`.
+RUN_KEYS = ("run_network", "run_start", "run_wiring", "run_draw")
+#: Further per-run arrays such an experiment stores.
+PER_RUN_KEYS = RUN_KEYS + ("run_sparsity", "start_loss", "eval_loss")
 #: Named data sets shipped with the book, relative to the repository root.
-SHIPPED = {"reference": "data/reference", "as-original": "data/as-original", "second-task": "data/second-task"}
+SHIPPED = {"reference": "data/reference", "as-original": "data/as-original", "second-task": "data/second-task",
+           "rewire": "data/rewire"}
+#: The shipped data sets that are train–prune runs (ensembles the chapters analyse, each with a census); the others
+#: are experiments on their networks.
+ENSEMBLES = ("reference", "as-original", "second-task")
 #: What the ``train`` command records about the sessions that trained a run (beside the run's snapshot).
 TRAINING = "training.json"
 #: Sparsity of the state every network of a shipped data set keeps the weights of (the original's usual optimum).
@@ -574,6 +583,28 @@ class Snapshot:
         """
         return list(self._a) + list(self._ALIASES)
 
+    @property
+    def runs(self):
+        """The runs of an experiment on another data set's networks (``data/rewire``), one row per network here.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``network`` (the network of the data set that was rewired), ``start``, ``wiring`` (str) and
+            ``draw`` (int), in the order of this snapshot's networks.
+
+        Raises
+        ------
+        AttributeError
+            If this snapshot is not such an experiment (it has no run table).
+        """
+        import pandas as pd
+
+        if not all(k in self._a for k in RUN_KEYS):
+            raise AttributeError(f"{self.path or 'this snapshot'} is not an experiment on another data set's "
+                                 "networks: it has no run table")
+        return pd.DataFrame({k[len("run_"):]: np.asarray(self._a[k]).tolist() for k in RUN_KEYS})
+
     # one network -------------------------------------------------------------------------------------------
     def _check(self, k: int, s: int) -> tuple[int, int]:
         """``k`` and ``s`` as ints, refused (naming the argument) unless each is an integer (Python or NumPy, not
@@ -864,6 +895,35 @@ class Snapshot:
         return Snapshot(dict(self._a, threshold=np.array(float(threshold))), self._weights, self.provenance,
                         self.path)
 
+    def with_masks(self, masks: Sequence[np.ndarray], provenance: Mapping[str, Any]) -> "Snapshot":
+        """The same networks and states with other masks and no weights (a control ensemble,
+        :mod:`helpers.controls`).
+
+        Parameters
+        ----------
+        masks : sequence of ndarray, bool (N, S, n_i + 1, n_{i+1})
+            ``masks[i]``: the new exchange-layout masks of layer i.
+        provenance : mapping
+            What produced them.
+
+        Returns
+        -------
+        Snapshot
+            This one's arrays (losses, seeds, states, optima) with the new masks; :meth:`weights` returns None.
+
+        Raises
+        ------
+        SnapshotError
+            If a mask array does not have this snapshot's numbers of networks and states and the layer's shape.
+        """
+        arrays = dict(self._a)
+        for i, m in enumerate(masks):
+            shape = (self.n_networks, self.n_states, self.layers[i] + 1, self.layers[i + 1])
+            if np.shape(m) != shape:
+                raise SnapshotError(f"masks of layer {i} have shape {np.shape(m)}, expected {shape}")
+            arrays[f"mask{i}"] = pack_masks(np.asarray(m, dtype=bool))
+        return Snapshot(arrays, lambda k, s, m: None, provenance, None)
+
     def select(self, networks: Iterable[int]) -> "Snapshot":
         """The snapshot of a subset of its networks (renumbered 0, 1, …, in the given order).
 
@@ -885,7 +945,7 @@ class Snapshot:
         idx = [self._check(k, 0)[0] for k in networks]
         if not idx:
             raise ValueError("select() needs at least one network")
-        per_net = PER_NETWORK_KEYS + tuple(f"mask{i}" for i in range(len(self.layers) - 1))
+        per_net = PER_NETWORK_KEYS + PER_RUN_KEYS + tuple(f"mask{i}" for i in range(len(self.layers) - 1))
         arrays = {k: (v[idx] if k in per_net else v) for k, v in self._a.items()}
         parent = self._weights
         return Snapshot(arrays, lambda k, s, masks: parent(idx[k], s, masks), self.provenance, self.path)
