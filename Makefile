@@ -42,8 +42,12 @@ book: setup  ## execute every chapter at PRESET (default) and render the HTML bo
 pdf: setup latex  ## execute every chapter at PRESET and render the HTML book and the whole book as one PDF
 	$(PY) -m helpers.runner --preset $(PRESET) --pdf $(foreach p,$(PARAMS),--param $(p))
 
-test: setup browser latex  ## every test: unit and oracle tests, nbval over every chapter, browser and PDF (what CI runs)
-	$(PYTEST) tests book $(NBVAL)
+# The tests in tests/ run on two pytest-xdist workers, each test file on one of them (every test that writes
+# artifacts writes them to a folder of its own); the chapters then run one after another, since they exchange
+# artifacts through the shared artifacts/ folder.
+test: setup browser latex  ## every test: unit and oracle tests, browser and PDF, then nbval over every chapter (what CI runs)
+	$(PYTEST) -n 2 --dist loadfile tests
+	$(PYTEST) book $(NBVAL)
 
 test-unit: setup  ## the unit, oracle and reliability tests only
 	$(PYTEST) tests --ignore=tests/test_browser.py --ignore=tests/test_pdf.py
