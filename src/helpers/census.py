@@ -196,10 +196,10 @@ def shipped_params(source: str) -> dict[str, Any]:
 
 
 def ship(progress: bool = True) -> list[Path]:
-    """Compute (or reuse) the census of every shipped and control ensemble (:data:`helpers.analysed.SCORED`) at :data:`SHIPPED_PRESET` and write
-    them to
-    :data:`SHIPPED` with their provenance, removing the stale ones there (``python -m helpers.census``,
-    ``make censuses``); a census shipped already under its current key is kept as it is.
+    """Compute (or reuse) the census of every shipped and control ensemble (:data:`helpers.analysed.SCORED`) at
+    :data:`SHIPPED_PRESET` and write them to :data:`SHIPPED` with their provenance, removing the stale ones there
+    (``python -m helpers.census``, ``make censuses``); a census shipped already under its current key is kept as
+    it is.
 
     Parameters
     ----------
