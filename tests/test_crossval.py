@@ -1,0 +1,54 @@
+"""Cross-validation across networks (helpers.crossval): a planted leak is caught, held-out ridge predictions recover a
+linear target and do not see the held-out group, and the nearest neighbour names a network from its other states."""
+import numpy as np
+import pytest
+
+from helpers import crossval as CV
+
+
+def data(seed=0, n_groups=6, per_group=5, d=4):
+    rng = np.random.default_rng(seed)
+    groups = np.repeat(np.arange(n_groups), per_group)
+    x = rng.normal(size=(len(groups), d))
+    y = x @ np.array([1.0, -2.0, 0.5, 0.0][:d]) + 0.01 * rng.normal(size=len(groups))
+    return x, y, groups
+
+
+def test_a_planted_leak_is_caught():
+    x, y, groups = data()
+    splits = CV.leave_one_group_out(groups)
+    CV.check_splits(splits, groups)
+    train, test = splits[2]
+    leaky = list(splits)
+    leaky[2] = (np.concatenate([train, test[:1]]), test)          # one state of the held-out network in training
+    with pytest.raises(ValueError, match="fold 2 trains on group 2"):
+        CV.check_splits(leaky, groups)
+    with pytest.raises(ValueError, match="fold 2"):
+        CV.ridge_predict(x, y, groups, splits=leaky)
+    with pytest.raises(ValueError, match="exactly once"):
+        CV.ridge_predict(x, y, groups, splits=splits[:-1])
+
+
+def test_held_out_ridge_recovers_a_linear_target_and_never_sees_the_held_out_group():
+    x, y, groups = data()
+    assert CV.r_squared(y, CV.ridge_predict(x, y, groups)) > 0.99
+    assert CV.r_squared(y, CV.ridge_predict(x, y, groups, n_components=3)) > 0.5
+    # a target that is each group's own arbitrary value cannot be predicted from features that do not carry it
+    rng = np.random.default_rng(1)
+    per_group = rng.normal(size=groups.max() + 1)[groups]
+    assert CV.r_squared(per_group, CV.ridge_predict(x, per_group, groups)) < 0.2
+    # a feature that names the group lets the model fit the training groups, but not the held-out one
+    onehot = np.eye(groups.max() + 1)[groups]
+    assert CV.r_squared(per_group, CV.ridge_predict(onehot, per_group, groups)) < 0.2
+
+
+def test_the_nearest_neighbour_names_a_network_from_its_other_states():
+    rng = np.random.default_rng(2)
+    networks = np.repeat(np.arange(4), 6)
+    states = np.tile(np.arange(6), 4)
+    signature = rng.normal(size=(4, 5))
+    x = signature[networks] + 0.1 * rng.normal(size=(24, 5))
+    predicted = CV.nearest_neighbour(x, networks, groups=states)
+    assert (predicted == networks).all()
+    noise = rng.normal(size=(24, 5))
+    assert (CV.nearest_neighbour(noise, networks, groups=states) == networks).mean() < 0.6
