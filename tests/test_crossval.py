@@ -52,3 +52,17 @@ def test_the_nearest_neighbour_names_a_network_from_its_other_states():
     assert (predicted == networks).all()
     noise = rng.normal(size=(24, 5))
     assert (CV.nearest_neighbour(noise, networks, groups=states) == networks).mean() < 0.6
+
+
+def test_features_built_per_fold_see_only_the_training_part():
+    x, y, groups = data()
+    seen = []
+
+    def features(train):
+        seen.append(set(groups[train]))
+        return x
+    predicted = CV.ridge_predict(features, y, groups)
+    assert CV.r_squared(y, predicted) > 0.99
+    assert [g for g in range(groups.max() + 1) if g not in seen[g]] == list(range(groups.max() + 1))
+    labels = CV.nearest_neighbour(lambda train: x, groups, groups=np.arange(len(groups)))
+    assert labels.shape == groups.shape

@@ -9,7 +9,7 @@ part. Everything a model learns from data — the features' means and spreads, p
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -61,6 +61,14 @@ def check_splits(splits: Sequence[tuple[np.ndarray, np.ndarray]], groups: Sequen
                              "networks")
 
 
+def _features(x) -> Callable[[np.ndarray], np.ndarray]:
+    """``x`` as a function of a fold's training indices: itself if it is an array, else the callable."""
+    if callable(x):
+        return lambda train: np.asarray(x(np.asarray(train)), dtype=np.float64)
+    fixed = np.asarray(x, dtype=np.float64)
+    return lambda train: fixed
+
+
 class _Standardiser:
     """Feature means and spreads of a training part (constant features are kept at 0), optionally followed by the
     training part's first principal components."""
@@ -95,8 +103,9 @@ def ridge_predict(x: np.ndarray, y: np.ndarray, groups: Sequence, splits: Sequen
 
     Parameters
     ----------
-    x : ndarray, float (n, d)
-        Features, one row per sample.
+    x : ndarray, float (n, d), or callable
+        Features, one row per sample; or ``x(train)`` → the (n, d) features of every sample as a fold's training
+        indices ``train`` define them (features chosen with the training part only, e.g. probe inputs).
     y : ndarray, float (n,)
         Target.
     groups : sequence, (n,)
@@ -118,7 +127,7 @@ def ridge_predict(x: np.ndarray, y: np.ndarray, groups: Sequence, splits: Sequen
     ValueError
         From :func:`check_splits`, if a sample is tested more or less than once, or naming ``n_components``.
     """
-    x = np.asarray(x, dtype=np.float64)
+    features = _features(x)
     y = np.asarray(y, dtype=np.float64)
     groups = np.asarray(groups)
     splits = leave_one_group_out(groups) if splits is None else list(splits)
@@ -130,6 +139,7 @@ def ridge_predict(x: np.ndarray, y: np.ndarray, groups: Sequence, splits: Sequen
         Spec(int, 1, None).check("n_components", n_components)
     out = np.empty(len(y))
     for train, test in splits:
+        x = features(train)
         alpha = _best_alpha(x[train], y[train], groups[train], alphas, n_components)
         scale = _Standardiser(x[train], n_components)
         coef, intercept = _ridge_fit(scale(x[train]), y[train], alpha)
@@ -160,8 +170,8 @@ def nearest_neighbour(x: np.ndarray, labels: Sequence, groups: Sequence, splits:
 
     Parameters
     ----------
-    x : ndarray, float (n, d)
-        Features.
+    x : ndarray, float (n, d), or callable
+        Features, or ``x(train)`` → the features as a fold's training part defines them (:func:`ridge_predict`).
     labels : sequence, (n,)
         What is predicted (e.g. the network).
     groups : sequence, (n,)
@@ -174,13 +184,14 @@ def nearest_neighbour(x: np.ndarray, labels: Sequence, groups: Sequence, splits:
     ndarray, (n,)
         Each sample's predicted label.
     """
-    x = np.asarray(x, dtype=np.float64)
+    features = _features(x)
     labels = np.asarray(labels)
     groups = np.asarray(groups)
     splits = leave_one_group_out(groups) if splits is None else list(splits)
     check_splits(splits, groups)
     out = np.empty(len(labels), dtype=labels.dtype)
     for train, test in splits:
+        x = features(train)
         scale = _Standardiser(x[train], None)
         a, b = scale(x[train]), scale(x[test])
         d = ((b[:, None, :] - a[None, :, :]) ** 2).sum(axis=2)
