@@ -6,7 +6,7 @@ PRESET ?= default
 PARAMS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup browser latex book pdf test test-unit test-notebooks test-browser test-pdf notebooks bench reference as-original second-task rewire censuses clean
+.PHONY: help setup browser latex book pdf test test-unit test-notebooks test-browser test-pdf notebooks bench reference as-original second-task rewire rederived censuses clean
 
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900
 PYTEST := $(PY) -m pytest -p no:cacheprovider
@@ -42,17 +42,23 @@ book: setup  ## execute every chapter at PRESET (default) and render the HTML bo
 pdf: setup latex  ## execute every chapter at PRESET and render the HTML book and the whole book as one PDF
 	$(PY) -m helpers.runner --preset $(PRESET) --pdf $(foreach p,$(PARAMS),--param $(p))
 
-# The tests in tests/ run on two pytest-xdist workers, each test file on one of them (every test that writes
-# artifacts writes them to a folder of its own); the chapters then run one after another, since they exchange
-# artifacts through the shared artifacts/ folder.
-test: setup browser latex  ## every test: unit and oracle tests, browser and PDF, then nbval over every chapter (what CI runs)
-	$(PYTEST) -n 2 --dist loadfile tests
-	$(PYTEST) book $(NBVAL)
+# The chapters (nbval) and the tests in tests/ run together on two pytest-xdist workers, each chapter or test file on
+# one of them, the chapters first (they take longest). Every test that writes artifacts writes them to a folder of
+# its own; two chapters that need the same artifact build it once (the second waits on the folder's build lock).
+test: setup browser latex  ## every test: nbval over every chapter, unit and oracle tests, browser and PDF (what CI runs)
+	$(PYTEST) -n 2 --dist loadfile book tests $(NBVAL)
 
 test-unit: setup  ## the unit, oracle and reliability tests only
 	$(PYTEST) tests --ignore=tests/test_browser.py --ignore=tests/test_pdf.py
 
-test-notebooks: setup  ## nbval over every chapter (ci preset) only
+test-# The weights of every saved state of the reference ensemble that it does not store, re-derived by replaying its
+# pruning rounds under the stored masks (helpers.rederive; every round as long as the run's); one torch thread;
+# about an hour on 2 cores; resumable at round granularity; then written to data/rederived/.
+rederived: setup  ## re-derive the reference ensemble's unstored weights and rewrite data/rederived/
+	$(PY) -m helpers.rederive train --work artifacts/rederive-run --threads 1
+	$(PY) -m helpers.rederive export --work artifacts/rederive-run --out data/rederived
+
+notebooks: setup  ## nbval over every chapter (ci preset) only
 	$(PYTEST) book $(NBVAL)
 
 test-browser: setup browser  ## the rendered book in headless Chromium only
@@ -100,6 +106,13 @@ second-task: setup  ## re-train the second task's networks and rewrite data/seco
 rewire: setup  ## re-run the rewire-and-retrain experiment and rewrite data/rewire/
 	$(PY) -m helpers.rewire train --work artifacts/rewire-run --threads 1
 	$(PY) -m helpers.rewire export --work artifacts/rewire-run --out data/rewire
+
+# The weights of every saved state of the reference ensemble that it does not store, re-derived by replaying its
+# pruning rounds under the stored masks (helpers.rederive; every round as long as the run's); one torch thread;
+# about an hour on 2 cores; resumable at round granularity; then written to data/rederived/.
+rederived: setup  ## re-derive the reference ensemble's unstored weights and rewrite data/rederived/
+	$(PY) -m helpers.rederive train --work artifacts/rederive-run --threads 1
+	$(PY) -m helpers.rederive export --work artifacts/rederive-run --out data/rederived
 
 notebooks: setup  ## re-execute every chapter at the ci preset in place (the committed outputs) and normalise it
 	$(PY) -m helpers.notebooks

@@ -338,3 +338,19 @@ def test_sparse_networks_are_evaluated_on_their_live_nodes_with_the_same_outputs
     assert E._compact(ens) is None
     np.testing.assert_allclose(compact_out, E.predict(ens, x), rtol=0, atol=2e-6)
     np.testing.assert_allclose(compact_mse, E.mse(ens, x, y), rtol=1e-5)
+
+
+def test_the_exchange_layout_round_trips_and_masks_default_to_the_nonzero_entries():
+    rng = np.random.default_rng(3)
+    layers = (4, 5, 3)
+    nets = [[rng.normal(size=(a + 1, b)).astype(np.float32) * (rng.random((a + 1, b)) < 0.6)
+             for a, b in zip(layers[:-1], layers[1:])] for _ in range(2)]
+    ens = E.from_exchange(nets)
+    for e, net in enumerate(nets):
+        assert all((a == b).all() and a.dtype == np.float32 for a, b in zip(E.to_exchange(ens, e), net))
+        for i, w in enumerate(net):
+            assert (ens.wmasks[i][e].numpy() == (w[:-1] != 0)).all()
+            assert (ens.bmasks[i][e, 0].numpy() == (w[-1] != 0)).all()
+    masks = [[np.ones_like(w, dtype=bool) for w in net] for net in nets]
+    assert all((m == 1).all() for m in E.from_exchange(nets, masks).masks())
+    assert all((m == 0).all() for m in ens.m + ens.v) and (ens.steps == 0).all()

@@ -3,19 +3,17 @@ this code's output: their masks follow the pruning rule, their losses are reprod
 regenerated data (for the second task, the teacher's targets recomputed from its seed), and re-training network 0
 from its seed reproduces its first dense batches. The as-original group was trained with the original's
 three training details (``loss_networks = 400``, ``validation = "exhaust"``, ``pruned_state = "keep"``), under
-which a pruned weight can come back; its tests account for that. The rewire-and-retrain experiment on the reference
-ensemble (``data/rewire``) is this code's output too: every mask is redrawn from its seed and keeps what its wiring
-promises, the stored losses are reproduced from the stored weights, and re-training a run reproduces its curve."""
+which a pruned weight can come back; its tests account for that. The experiments on the reference ensemble are
+checked in ``test_experiment_data.py``."""
 import numpy as np
 import pytest
 import torch
 
-from helpers import data, ensemble as E, graph, pipeline, pruning as P, rewire, run as R, selection as Sel, snapshot as S
-from helpers import tasks
+from helpers import ensemble as E, graph, pipeline, pruning as P, run as R, selection as Sel, snapshot as S
+
+from conftest import RETRAIN, scaled_rows
 
 torch.set_num_threads(1)
-#: How many dense batches of network 0 are re-trained.
-RETRAIN = 500
 
 
 @pytest.fixture(scope="module", params=list(S.ENSEMBLES))
@@ -39,30 +37,9 @@ def revived(masks, before):
 
 
 @pytest.fixture(scope="module")
-def flights():
-    """The raw flights every shipped data set was trained on (the same seeds: checked below), regenerated once: the
-    first n_eval validation and test rows, and the training rows of the first dense batches and of every state's
-    B4 slice."""
-    reference = S.load("reference")
-    params = reference.provenance["params"]
-    n_train = max(RETRAIN * E.BATCH, reference.n_states * R.TRAIN_SLICE)
-    counts = {"train": n_train, "val": max(params["n_eval"], RETRAIN * E.BATCH), "test": params["n_eval"]}
-    return data.first_rows_of_splits(params["n_trajectories"], params["data_seed"], counts)
-
-
-@pytest.fixture(scope="module")
 def rows(ref, flights):
     """The flights scaled as ``ref`` was trained on them: its scaler, and the targets of its task."""
-    return _rows(ref, flights)
-
-
-def _rows(ref, flights):
-    params, sc = ref.provenance["params"], ref.scaler
-    task = params.get("task", "flight")
-    return {split: (data.scale(x, sc["x_min"], sc["x_max"]),
-                    data.scale(tasks.raw_outputs(task, x, y, params["data_seed"], sc["x_min"], sc["x_max"]),
-                               sc["y_min"], sc["y_max"]))
-            for split, (x, y) in flights.items()}
+    return scaled_rows(ref, flights)
 
 
 def test_it_is_the_reference_protocol(ref, params):
@@ -204,82 +181,6 @@ def test_the_scaler_maps_the_training_rows_as_the_task_says(ref, rows, flights):
     if ref.provenance["params"].get("task", "flight") == "flight":
         assert y.min() >= -0.5 and y.max() <= 0.5
     else:
-        y_flight = _rows(S.load("reference"), flights)["train"][1]
+        y_flight = scaled_rows(S.load("reference"), flights)["train"][1]
         np.testing.assert_allclose(y.mean(0), y_flight.mean(0), atol=0.01)
         np.testing.assert_allclose(y.std(0), y_flight.std(0), rtol=0.05)
-
-
-# ------------------------------------------------------------------ the rewire-and-retrain experiment (data/rewire)
-
-@pytest.fixture(scope="module")
-def rewired():
-    return S.load("rewire")
-
-
-def test_the_rewire_runs_cover_the_design(rewired):
-    runs = rewired.runs
-    assert list(runs.columns) == ["network", "start", "wiring", "draw"]
-    reference = S.load(rewired.provenance["training"]["settings"]["source"])
-    design = rewire.design(rewired.provenance["training"]["settings"]["draws"])
-    expected = {(k, c.start, c.wiring, c.draw) for c in design for k in range(reference.n_networks)}
-    assert set(map(tuple, runs.itertuples(index=False))) == expected and len(runs) == len(expected)
-
-
-def test_every_rewired_mask_keeps_what_its_wiring_promises_and_is_redrawn_from_its_seed(rewired):
-    reference = S.load(rewired.provenance["training"]["settings"]["source"])
-    for i, run in rewired.runs.iterrows():
-        k = int(run.network)
-        optimum = reference.masks(k, int(reference.optimum[k]))
-        own = graph.clean(optimum)
-        masks = rewired.masks(i, 0)
-        condition = rewire.Condition(run.start, run.wiring, int(run.draw))
-        seed = rewire.condition_seed(int(reference.seeds[k]), condition)
-        redrawn = rewire.wiring_mask(optimum, run.wiring, seed)
-        assert all((a == b).all() for a, b in zip(masks, redrawn)), i
-        if run.wiring == "degree":
-            assert all((a.sum(0) == b.sum(0)).all() and (a.sum(1) == b.sum(1)).all() for a, b in zip(masks, own))
-            assert any((a != b).any() for a, b in zip(masks, own)), i
-        elif run.wiring == "layer":
-            assert graph.live_counts(masks) == graph.live_counts(own), i
-            assert [(int(a[:-1].sum()), int(a[-1].sum())) for a in masks] == \
-                [(int(b[:-1].sum()), int(b[-1].sum())) for b in own], i
-        else:
-            assert all((a == b).all() for a, b in zip(masks, own)), i
-
-
-def test_the_rewire_runs_stored_losses_are_reproduced_from_their_weights(rewired, flights):
-    torch.set_num_threads(2)
-    reference = S.load(rewired.provenance["training"]["settings"]["source"])
-    rows = _rows(reference, flights)
-    settings = rewired.provenance["training"]["settings"]
-    x, y = rows["val"]
-    last = np.isfinite(rewired["eval_loss"]).sum(axis=1) - 1
-    for i in range(rewired.n_networks):             # every run: its last recorded loss, on the curve's rows
-        out = rewired.forward(i, 0, x[:settings["n_curve"]]).astype(np.float64)
-        assert ((out - y[:settings["n_curve"]]) ** 2).mean() == pytest.approx(rewired["eval_loss"][i, last[i]],
-                                                                               rel=1e-5), i
-    first = rewired.runs.groupby(["start", "wiring", "draw"]).head(1).index   # one run per condition: the full split
-    for i in first:
-        for split, stored in (("val", rewired.val_loss), ("test", rewired.test_loss)):
-            x, y = rows[split]
-            out = rewired.forward(int(i), 0, x[:settings["n_eval"]]).astype(np.float64)
-            assert ((out - y[:settings["n_eval"]]) ** 2).mean() == pytest.approx(stored[i, 0], rel=1e-5), (i, split)
-    torch.set_num_threads(1)
-
-
-@pytest.mark.parametrize("condition", [("dense", "own", 0), ("init", "degree", 0)])
-def test_retraining_a_rewire_run_reproduces_its_stored_curve(rewired, flights, condition):
-    reference = S.load(rewired.provenance["training"]["settings"]["source"])
-    rows = _rows(reference, flights)
-    runs = rewired.runs
-    i = int(runs[(runs.network == 0) & (runs.start == condition[0]) & (runs.wiring == condition[1])
-                 & (runs.draw == condition[2])].index[0])
-    n = 300
-    data = dict(x_train=rows["train"][0], y_train=rows["train"][1], x_val=rows["val"][0], y_val=rows["val"][1],
-                x_test=rows["test"][0][:1024], y_test=rows["test"][1][:1024])
-    out = rewire.train_condition(reference, [0], rewire.Condition(*condition), data, n, eval_every=100, n_curve=1024,
-                                 n_eval=1024)
-    val, train = rewired.curves(i)
-    # the run trained all networks of a condition together: the same products per network, up to float ordering
-    np.testing.assert_allclose(out["curve_val"][0], val[:n], rtol=2e-3)
-    np.testing.assert_allclose(out["curve_train"][0], train[:n], rtol=2e-3)

@@ -25,6 +25,22 @@ SOURCES = (*snapshot.ENSEMBLES, *controls.CONTROLS, "live")
 SCORED = (*snapshot.ENSEMBLES, *controls.CONTROLS)
 
 
+def shipped_source(source: str) -> str:
+    """The shipped data set that holds ``source``'s networks: the data set itself, or a control's trained ensemble.
+
+    Parameters
+    ----------
+    source : str
+        A shipped ensemble's name or a control's (:data:`SOURCES` but ``"live"``).
+
+    Returns
+    -------
+    str
+        A name of :data:`helpers.snapshot.SHIPPED`.
+    """
+    return CONTROL_OF.get(source, source)
+
+
 def ensemble(params: Mapping[str, Any], progress: bool = False) -> Snapshot:
     """The ensemble the analysis chapters read.
 
@@ -45,7 +61,7 @@ def ensemble(params: Mapping[str, Any], progress: bool = False) -> Snapshot:
     source = pipeline.value(params, "ensemble_source")
     if source == "live":
         return run.run_or_load(params, progress=progress)
-    snap = snapshot.load(CONTROL_OF.get(source, source), params["threshold"])
+    snap = snapshot.load(shipped_source(source), params["threshold"])
     snap = snap.select(range(min(int(pipeline.value(params, "n_analysed")), snap.n_networks)))
     return controls.control(snap, source) if source in CONTROL_OF else snap
 
@@ -73,7 +89,7 @@ def dataset(params: Mapping[str, Any], split: str, n_rows: int):
 
     if pipeline.value(params, "ensemble_source") != "live":
         source = pipeline.value(params, "ensemble_source")
-        snap = snapshot.load(CONTROL_OF.get(source, source))
+        snap = snapshot.load(shipped_source(source))
         source = snap.provenance["params"]
         rows = data_mod.subset(source["n_trajectories"], source["data_seed"], split, n_rows, snap.scaler)
         return tasks.retarget(rows, source.get("task", "flight"), snap.scaler)
@@ -99,7 +115,7 @@ def key(params: Mapping[str, Any]) -> dict[str, Any]:
     """
     source = pipeline.value(params, "ensemble_source")
     if source != "live":
-        manifest = snapshot.resolve_path(CONTROL_OF.get(source, source)) / snapshot.MANIFEST
+        manifest = snapshot.resolve_path(shipped_source(source)) / snapshot.MANIFEST
         digest = pipeline.sha256(manifest) if manifest.is_file() else None
         return {"ensemble_source": source, "manifest": digest,
                 "n_analysed": int(pipeline.value(params, "n_analysed"))}

@@ -324,6 +324,55 @@ def init_ensemble(seeds: Sequence[int], device: str = "cpu", layers: Sequence[in
     return ens
 
 
+def from_exchange(weights: Sequence[Sequence[np.ndarray]], masks: Sequence[Sequence[np.ndarray]] | None = None
+                  ) -> Ensemble:
+    """E networks given in the exchange layout, as an ensemble (CPU) with zero Adam state.
+
+    Parameters
+    ----------
+    weights : sequence of list of ndarray, float (n_i + 1, n_{i+1})
+        Per network, its layers with the biases as a last row.
+    masks : sequence of list of ndarray, bool, optional
+        Per network, its masks in the same layout; ``None``: a weight is kept where it is nonzero.
+
+    Returns
+    -------
+    Ensemble
+        Float32 weights (E, n_i, n_{i+1}), biases (E, 1, n_{i+1}) and masks; moments zero, steps 0.
+    """
+    if masks is None:
+        masks = [[np.asarray(w) != 0 for w in net] for net in weights]
+    n = len(weights[0])
+    ws = [torch.from_numpy(np.stack([w[i][:-1] for w in weights]).astype(np.float32)) for i in range(n)]
+    bs = [torch.from_numpy(np.stack([w[i][-1] for w in weights]).astype(np.float32))[:, None, :] for i in range(n)]
+    wm = [torch.from_numpy(np.stack([m[i][:-1] for m in masks]).astype(np.float32)) for i in range(n)]
+    bm = [torch.from_numpy(np.stack([m[i][-1] for m in masks]).astype(np.float32))[:, None, :] for i in range(n)]
+    ens = Ensemble(ws, bs, wm, bm)
+    ens.m = [torch.zeros_like(p) for p in ens.params()]
+    ens.v = [torch.zeros_like(p) for p in ens.params()]
+    ens.steps = torch.zeros(len(weights), dtype=torch.int64)
+    return ens
+
+
+def to_exchange(ens: Ensemble, e: int) -> list[np.ndarray]:
+    """Network ``e`` of an ensemble in the exchange layout.
+
+    Parameters
+    ----------
+    ens : Ensemble
+        E networks (on any device).
+    e : int
+        Which of them.
+
+    Returns
+    -------
+    list of ndarray, float32 (n_i + 1, n_{i+1})
+        Its weights with the biases as a last row.
+    """
+    return [np.vstack([w[e].cpu().numpy(), b[e].cpu().numpy()]).astype(np.float32)
+            for w, b in zip(ens.weights, ens.biases)]
+
+
 def member_seeds(seed: int, n_networks: int, first: int = 0) -> list[int]:
     """Distinct per-network seeds derived from one master seed.
 

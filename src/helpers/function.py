@@ -16,32 +16,8 @@ import itertools
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from helpers import ensemble as ens_mod
-
-
-def ensemble_of(weights: Sequence[Sequence[np.ndarray]]) -> ens_mod.Ensemble:
-    """An :class:`~helpers.ensemble.Ensemble` (CPU, fresh Adam state) of E networks given in the exchange layout.
-
-    Parameters
-    ----------
-    weights : sequence of list of ndarray, float (n_i + 1, n_{i+1})
-        Per network, its layers (bias row last); a 0 weight counts as pruned.
-
-    Returns
-    -------
-    helpers.ensemble.Ensemble
-        Weights (E, n_i, n_{i+1}) and biases (E, 1, n_{i+1}) float32, masks = (value != 0), Adam state zero.
-    """
-    n = len(weights[0])
-    ws = [torch.from_numpy(np.stack([w[i][:-1] for w in weights]).astype(np.float32)) for i in range(n)]
-    bs = [torch.from_numpy(np.stack([w[i][-1] for w in weights]).astype(np.float32))[:, None, :] for i in range(n)]
-    ens = ens_mod.Ensemble(ws, bs, [(w != 0).float() for w in ws], [(b != 0).float() for b in bs])
-    ens.m = [torch.zeros_like(p) for p in ens.params()]
-    ens.v = [torch.zeros_like(p) for p in ens.params()]
-    ens.steps = torch.zeros(len(weights), dtype=torch.int64)
-    return ens
 
 
 def losses(weights: Sequence[Sequence[np.ndarray]], x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -59,7 +35,7 @@ def losses(weights: Sequence[Sequence[np.ndarray]], x: np.ndarray, y: np.ndarray
     ndarray, float64 (E,)
         Mean squared error over rows and outputs.
     """
-    return np.asarray(ens_mod.mse(ensemble_of(weights), x, y), dtype=np.float64)
+    return np.asarray(ens_mod.mse(ens_mod.from_exchange(weights), x, y), dtype=np.float64)
 
 
 def position_miss(weights: Sequence[Sequence[np.ndarray]], dataset, n_flights: int) -> np.ndarray:
@@ -79,7 +55,7 @@ def position_miss(weights: Sequence[Sequence[np.ndarray]], dataset, n_flights: i
     ndarray, float64 (E,)
         Median over flights of √(Δx² + Δy²) (cm) between the simulated final position and the target.
     """
-    outputs = ens_mod.predict(ensemble_of(weights), dataset.x_test[:n_flights])
+    outputs = ens_mod.predict(ens_mod.from_exchange(weights), dataset.x_test[:n_flights])
     errors = ens_mod.closed_loop_errors(outputs, dataset, "test")
     return np.median(np.hypot(errors[..., 0], errors[..., 1]), axis=1)
 

@@ -39,7 +39,6 @@ state each, with the table :attr:`helpers.snapshot.Snapshot.runs`. A chapter at 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -52,7 +51,7 @@ import numpy as np
 import torch
 
 from helpers import ensemble as ens_mod
-from helpers import graph, nulls, pipeline, snapshot
+from helpers import commands, graph, nulls, pipeline, snapshot
 from helpers.checks import Spec
 from helpers.snapshot import Snapshot
 
@@ -258,39 +257,6 @@ def starting_point(snap: Snapshot, k: int, condition: Condition) -> tuple[list[n
     return masks, [np.where(m, w, 0).astype(np.float32) for w, m in zip(start, masks)], seed
 
 
-def _ensemble(weights: Sequence[Sequence[np.ndarray]], masks: Sequence[Sequence[np.ndarray]]) -> ens_mod.Ensemble:
-    """An :class:`~helpers.ensemble.Ensemble` with fresh Adam state from E networks' exchange-layout weights and
-    masks."""
-    n = len(weights[0])
-    ws = [torch.from_numpy(np.stack([w[i][:-1] for w in weights]).astype(np.float32)) for i in range(n)]
-    bs = [torch.from_numpy(np.stack([w[i][-1] for w in weights]).astype(np.float32))[:, None, :] for i in range(n)]
-    wm = [torch.from_numpy(np.stack([m[i][:-1] for m in masks]).astype(np.float32)) for i in range(n)]
-    bm = [torch.from_numpy(np.stack([m[i][-1] for m in masks]).astype(np.float32))[:, None, :] for i in range(n)]
-    ens = ens_mod.Ensemble(ws, bs, wm, bm)
-    ens.m = [torch.zeros_like(p) for p in ens.params()]
-    ens.v = [torch.zeros_like(p) for p in ens.params()]
-    ens.steps = torch.zeros(len(weights), dtype=torch.int64)
-    return ens
-
-
-def exchange_weights(ens: ens_mod.Ensemble, e: int) -> list[np.ndarray]:
-    """Network ``e`` of an ensemble in the exchange layout.
-
-    Parameters
-    ----------
-    ens : helpers.ensemble.Ensemble
-        E networks.
-    e : int
-        Which of them.
-
-    Returns
-    -------
-    list of ndarray, float32 (n_i + 1, n_{i+1})
-        Its weights with the biases as a last row.
-    """
-    return [np.vstack([w[e].numpy(), b[e].numpy()]).astype(np.float32) for w, b in zip(ens.weights, ens.biases)]
-
-
 def train_condition(snap: Snapshot, networks: Sequence[int], condition: Condition, data: Mapping[str, np.ndarray],
                     budget: int, eval_every: int = 500, n_curve: int = 20_000, n_eval: int | None = None,
                     log: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -345,7 +311,7 @@ def train_condition(snap: Snapshot, networks: Sequence[int], condition: Conditio
         optimum_of(snap, k)
     t0 = time.perf_counter()
     starts = [starting_point(snap, k, condition) for k in networks]
-    ens = _ensemble([w for _, w, _ in starts], [m for m, _, _ in starts])
+    ens = ens_mod.from_exchange([w for _, w, _ in starts], [m for m, _, _ in starts])
     xc, yc = data["x_val"][:n_curve], data["y_val"][:n_curve]
     points = [ens_mod.mse(ens, xc, yc)]
     batches = [0]
@@ -361,7 +327,7 @@ def train_condition(snap: Snapshot, networks: Sequence[int], condition: Conditio
     res = ens_mod.train_round(ens, data["x_train"], data["y_train"], data["x_val"], data["y_val"],
                               max_batches=budget, stopping=None, progress=record)
     rows = slice(0, n_eval)
-    return dict(masks=[m for m, _, _ in starts], weights=[exchange_weights(ens, e) for e in range(len(networks))],
+    return dict(masks=[m for m, _, _ in starts], weights=[ens_mod.to_exchange(ens, e) for e in range(len(networks))],
                 seeds=np.array([s for _, _, s in starts], dtype=np.uint32),
                 start_loss=np.asarray(points[0], dtype=np.float64),
                 val_loss=np.asarray(ens_mod.mse(ens, data["x_val"][rows], data["y_val"][rows]), dtype=np.float64),
@@ -493,9 +459,7 @@ def train(work: Path, source: str = "reference", draws: int = DRAWS, budgets: Ma
     ValueError
         Naming a bad parameter, or if ``work`` holds a run of other settings.
     """
-    from helpers import data as data_mod
     from helpers import run as run_mod
-    from helpers import tasks
 
     conditions = design(draws)
     budgets = {s: Spec(int, 1, None).check(f"budget of {s!r}", budgets[s]) for s in STARTS}
@@ -509,11 +473,7 @@ def train(work: Path, source: str = "reference", draws: int = DRAWS, budgets: Ma
                     n_eval=int(snap.provenance["params"]["n_eval"]))
     log = run_mod.log
     with run_mod.training_session(work, "settings", settings, dict(code=pipeline.code_version("rewire"))):
-        params = snap.provenance["params"]
-        ds = data_mod.load_or_build(params["n_trajectories"], params["data_seed"])
-        torch.set_num_threads(int(threads))                  # numba's simulation may have changed it
-        ds = tasks.retarget(ds, params.get("task", "flight"))
-        data = {k: getattr(ds, k) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}
+        data = commands.training_rows(snap, threads)
         log(f"data ready; {len(conditions)} conditions × {len(networks)} networks")
         for j, c in enumerate(conditions):
             path = _condition_file(work, j)
@@ -630,7 +590,8 @@ def _assemble(parts: Sequence[Mapping[str, np.ndarray]], ref: Snapshot, training
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``train --work DIR [--threads N]`` and ``export --work DIR --out data/rewire``.
+    """Command line: ``train --work DIR [--threads N]`` and ``export --work DIR --out data/rewire``
+    (:func:`helpers.commands.main`).
 
     Parameters
     ----------
@@ -642,20 +603,7 @@ def main(argv: list[str] | None = None) -> int:
     int
         The exit status, 0.
     """
-    parser = argparse.ArgumentParser(prog="python -m helpers.rewire", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train (or resume) every condition on the reference ensemble")
-    t.add_argument("--work", type=Path, required=True)
-    t.add_argument("--threads", type=int, default=1)
-    e = sub.add_parser("export", help="write the finished experiment as a snapshot")
-    e.add_argument("--work", type=Path, required=True)
-    e.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
-    if args.command == "train":
-        train(args.work, threads=args.threads)
-    else:
-        export(args.work, args.out)
-    return 0
+    return commands.main("python -m helpers.rewire", __doc__.splitlines()[0], train, export, argv)
 
 
 if __name__ == "__main__":

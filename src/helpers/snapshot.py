@@ -61,7 +61,7 @@ RUN_KEYS = ("run_network", "run_start", "run_wiring", "run_draw")
 PER_RUN_KEYS = RUN_KEYS + ("run_sparsity", "start_loss", "eval_loss")
 #: Named data sets shipped with the book, relative to the repository root.
 SHIPPED = {"reference": "data/reference", "as-original": "data/as-original", "second-task": "data/second-task",
-           "rewire": "data/rewire"}
+           "rewire": "data/rewire", "rederived": "data/rederived"}
 #: The shipped data sets that are train–prune runs (ensembles the chapters analyse, each with a census); the others
 #: are experiments on their networks.
 ENSEMBLES = ("reference", "as-original", "second-task")
@@ -742,15 +742,14 @@ class Snapshot:
         Returns
         -------
         helpers.ensemble.Ensemble
-            Float32 weights (E, n_i, n_{i+1}) and biases (E, 1, n_{i+1}), masks = (value != 0); no Adam state.
+            Float32 weights (E, n_i, n_{i+1}) and biases (E, 1, n_{i+1}), masks = (value != 0)
+            (:func:`helpers.ensemble.from_exchange`).
 
         Raises
         ------
         ValueError
             If an index is out of range or a pair's weights are not stored (:meth:`stored_pairs`).
         """
-        import torch
-
         from helpers import ensemble
 
         states = np.broadcast_to(np.asarray(states), (len(networks),))
@@ -761,9 +760,7 @@ class Snapshot:
                 raise ValueError(f"network {k} at state {s} has no stored weights in {self.path or 'this snapshot'}"
                                  "; stored are the pairs of stored_pairs()")
             full.append(w)
-        ws = [torch.from_numpy(np.stack([f[i][:-1] for f in full])) for i in range(len(full[0]))]
-        bs = [torch.from_numpy(np.stack([f[i][-1] for f in full]))[:, None, :] for i in range(len(full[0]))]
-        return ensemble.Ensemble(ws, bs, [(w != 0).float() for w in ws], [(b != 0).float() for b in bs])
+        return ensemble.from_exchange(full)
 
     def network_weights(self, k: int, s: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Weights and biases of network ``k`` at state ``s``, pruned entries exactly 0.
@@ -923,6 +920,25 @@ class Snapshot:
                 raise SnapshotError(f"masks of layer {i} have shape {np.shape(m)}, expected {shape}")
             arrays[f"mask{i}"] = pack_masks(np.asarray(m, dtype=bool))
         return Snapshot(arrays, lambda k, s, m: None, provenance, None)
+
+    def with_weights(self, weights: Callable[[int, int, list[np.ndarray]], list[np.ndarray] | None],
+                     provenance: Mapping[str, Any]) -> "Snapshot":
+        """The same networks, states, masks and losses with another source of weights (e.g. re-derived ones,
+        :func:`helpers.rederive.complete`).
+
+        Parameters
+        ----------
+        weights : callable
+            ``weights(k, s, masks)`` → network k's exchange-layout weights at state s, or None.
+        provenance : mapping
+            What the new snapshot records.
+
+        Returns
+        -------
+        Snapshot
+            This one's arrays, optima and path with ``weights``.
+        """
+        return Snapshot(dict(self._a), weights, provenance, self.path)
 
     def select(self, networks: Iterable[int]) -> "Snapshot":
         """The snapshot of a subset of its networks (renumbered 0, 1, …, in the given order).
