@@ -51,14 +51,7 @@ test: setup browser latex  ## every test: nbval over every chapter, unit and ora
 test-unit: setup  ## the unit, oracle and reliability tests only
 	$(PYTEST) tests --ignore=tests/test_browser.py --ignore=tests/test_pdf.py
 
-test-# The weights of every saved state of the reference ensemble that it does not store, re-derived by replaying its
-# pruning rounds under the stored masks (helpers.rederive; every round as long as the run's); one torch thread;
-# about an hour on 2 cores; resumable at round granularity; then written to data/rederived/.
-rederived: setup  ## re-derive the reference ensemble's unstored weights and rewrite data/rederived/
-	$(PY) -m helpers.rederive train --work artifacts/rederive-run --threads 1
-	$(PY) -m helpers.rederive export --work artifacts/rederive-run --out data/rederived
-
-notebooks: setup  ## nbval over every chapter (ci preset) only
+test-notebooks: setup  ## nbval over every chapter (ci preset) only
 	$(PYTEST) book $(NBVAL)
 
 test-browser: setup browser  ## the rendered book in headless Chromium only
