@@ -372,7 +372,7 @@ def complete(ref: Snapshot, rederived: Snapshot | None = None) -> Snapshot:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``train --work DIR [--threads N]`` and ``export --work DIR --out data/rederive``
+    """Command line: ``train --work DIR [--threads N]`` and ``export --work DIR --out data/rederived``
     (:func:`helpers.commands.main`).
 
     Parameters
