@@ -143,9 +143,7 @@ def replay(snap: Snapshot, networks: Sequence[int], data: Mapping[str, np.ndarra
     if missing:
         raise ValueError(f"parameter 'networks': networks {missing} have no stored dense weights to start from")
     e_n = len(networks)
-    out: dict[str, Any] = dict(networks=np.asarray(networks, dtype=np.int64), weights={},
-                               val_loss=np.full((e_n, n_states), np.nan), test_loss=np.full((e_n, n_states), np.nan),
-                               seconds=np.zeros(n_states), started_from=np.zeros((e_n, n_states), dtype=bool))
+    out = _empty_result(networks, n_states)
     curves_val: list[np.ndarray] = []
     curves_train: list[np.ndarray] = []
     ens = ens_mod.from_exchange([snap.weights(k, 0) for k in networks], [snap.masks(k, 0) for k in networks])
@@ -193,6 +191,14 @@ def replay(snap: Snapshot, networks: Sequence[int], data: Mapping[str, np.ndarra
     out["curve_val"] = np.concatenate(curves_val, axis=1)
     out["curve_train"] = np.concatenate(curves_train, axis=1)
     return out
+
+
+def _empty_result(networks: Sequence[int], n_states: int) -> dict[str, Any]:
+    """The result of :func:`replay` before any round: no weights, NaN losses, no time, no round started."""
+    e_n = len(networks)
+    return dict(networks=np.asarray(networks, dtype=np.int64), weights={}, val_loss=np.full((e_n, n_states), np.nan),
+                test_loss=np.full((e_n, n_states), np.nan), seconds=np.zeros(n_states),
+                started_from=np.zeros((e_n, n_states), dtype=bool))
 
 
 def _absorb(out: dict[str, Any], part: Mapping[str, np.ndarray], s: int, curves_val: list, curves_train: list
@@ -292,11 +298,7 @@ def export(work: Path, out: Path) -> Path:
         raise FileNotFoundError(f"{work}: rounds {missing} of the replay have not finished; run the train command "
                                 "again")
     networks = list(range(source.n_networks))
-    out_arrays: dict[str, Any] = dict(networks=np.asarray(networks), weights={},
-                                      val_loss=np.full((len(networks), n_states), np.nan),
-                                      test_loss=np.full((len(networks), n_states), np.nan),
-                                      seconds=np.zeros(n_states), started_from=np.zeros((len(networks), n_states),
-                                                                                         dtype=bool))
+    out_arrays = _empty_result(networks, n_states)
     curves_val: list[np.ndarray] = []
     curves_train: list[np.ndarray] = []
     for s in range(1, n_states):
