@@ -1,5 +1,5 @@
-"""The shipped censuses (``data/censuses``) are this code's census of the shipped ensembles at the ``default``
-preset: one per data set, keyed by the current data set, parameters and code; sampled cells recomputed here agree
+"""The shipped censuses (``data/censuses``) are this code's census of the shipped ensembles at the ``default`` and
+``ci`` presets: one per data set and preset, keyed by the current data set, parameters and code; sampled cells recomputed here agree
 with them; a build without the artifact copies them instead of computing; a damaged copy is named."""
 import json
 
@@ -13,19 +13,23 @@ SHIPPED = pipeline.repo_root() / census.SHIPPED
 REMEDY = "make censuses (the helpers or a data set changed since they were computed)"
 
 
-def expected_folder(source: str) -> str:
-    return f"census-{pipeline.run_key('census', census.key_params(census.shipped_params(source)))}"
+def expected_folder(source: str, preset: str = "default") -> str:
+    return f"census-{pipeline.run_key('census', census.key_params(census.shipped_params(source, preset)))}"
+
+
+SHIPPED_CENSUSES = [(preset, source) for preset in census.SHIPPED_PRESETS for source in analysed.SCORED]
 
 
 def test_one_current_census_per_shipped_data_set():
     found = sorted(p.name for p in SHIPPED.glob("census-*"))
-    wanted = sorted(expected_folder(source) for source in analysed.SCORED)
+    wanted = sorted(expected_folder(source, preset) for preset, source in SHIPPED_CENSUSES)
     assert found == wanted, f"data/censuses holds {found}, the current code and data sets key {wanted}: run {REMEDY}"
-    for source in analysed.SCORED:
-        folder = SHIPPED / expected_folder(source)
+    for preset, source in SHIPPED_CENSUSES:
+        folder = SHIPPED / expected_folder(source, preset)
         pipeline.verify(folder, census.FILES)
         recorded = json.loads((folder / "params.json").read_text())["params"]
-        assert (recorded["ensemble_source"], recorded["n_null"]) == (source, census.shipped_params(source)["n_null"])
+        expected = census.shipped_params(source, preset)
+        assert (recorded["ensemble_source"], recorded["n_null"]) == (source, expected["n_null"])
 
 
 def cells_to_check(states) -> list[tuple[int, int]]:
@@ -36,10 +40,10 @@ def cells_to_check(states) -> list[tuple[int, int]]:
     return sorted({(0, mid)} | {(k, focus[k]) for k in (0, states.n_networks - 1) if k in focus})
 
 
-@pytest.mark.parametrize("source", list(analysed.SCORED))
-def test_sampled_cells_recompute_exactly(source):
-    params = census.shipped_params(source)
-    folder = SHIPPED / expected_folder(source)
+@pytest.mark.parametrize("preset, source", SHIPPED_CENSUSES)
+def test_sampled_cells_recompute_exactly(preset, source):
+    params = census.shipped_params(source, preset)
+    folder = SHIPPED / expected_folder(source, preset)
     if not folder.is_dir():
         pytest.fail(f"no shipped census for {source!r}: run {REMEDY}")
     z = pd.read_csv(folder / "z.csv")

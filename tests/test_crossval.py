@@ -66,3 +66,50 @@ def test_features_built_per_fold_see_only_the_training_part():
     assert [g for g in range(groups.max() + 1) if g not in seen[g]] == list(range(groups.max() + 1))
     labels = CV.nearest_neighbour(lambda train: x, groups, groups=np.arange(len(groups)))
     assert labels.shape == groups.shape
+
+
+def test_principal_components_from_the_gram_matrix_are_those_of_the_training_rows():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(12, 40)) @ np.diag(np.linspace(3, 0.1, 40))
+    train = np.arange(9)
+    scores = CV.principal_components(x @ x.T, 3)(train)
+    centre = x[train].mean(axis=0)
+    _, _, vt = np.linalg.svd(x[train] - centre, full_matrices=False)
+    expected = (x - centre) @ vt[:3].T
+    np.testing.assert_allclose(np.abs(scores), np.abs(expected), rtol=1e-8, atol=1e-8)
+    with pytest.raises(ValueError, match="gram"):
+        CV.principal_components(x[:, :12], 3)
+    with pytest.raises(ValueError, match="n_components"):
+        CV.principal_components(x @ x.T, 0)
+
+
+def test_the_residual_target_is_centred_by_the_training_networks_only():
+    rng = np.random.default_rng(5)
+    networks = np.repeat(np.arange(5), 4)
+    states = np.tile(np.arange(4), 5)
+    y = 3.0 * states + rng.normal(size=20)
+    x = rng.normal(size=(20, 3))
+    residual, predicted = CV.ridge_residual(x, y, states, networks)
+    held = networks == 2
+    means = np.array([y[(networks != 2) & (states == s)].mean() for s in range(4)])
+    np.testing.assert_allclose(residual[held], y[held] - means)
+    # changing the held-out network's own values changes neither its prediction nor any training mean it meets
+    moved = y.copy()
+    moved[held] += 100.0
+    residual2, predicted2 = CV.ridge_residual(x, moved, states, networks)
+    np.testing.assert_allclose(predicted2[held], predicted[held])
+    np.testing.assert_allclose(residual2[held], residual[held] + 100.0)
+    with pytest.raises(ValueError, match="strata"):
+        CV.ridge_residual(x, y, states[:-1], networks)
+
+
+def test_within_strata_fold_errors_and_the_detectable_effect():
+    x = np.array([[1.0, 5.0], [3.0, 5.0], [10.0, 0.0], [30.0, 2.0]])
+    z = CV.within_strata(x, [0, 0, 1, 1])
+    np.testing.assert_allclose(z, [[-1, 0], [1, 0], [-1, -1], [1, 1]])
+    errors = CV.fold_errors(np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 0.0]), [1, 0, 1])
+    np.testing.assert_allclose(errors, [4.0, 9.0])
+    d8, d18 = CV.detectable_effect(8), CV.detectable_effect(18)
+    assert 1.0 < d8 < 1.3 and d18 < d8                      # d_z ≈ 1.15 for 8 pairs at 80 % power (Cohen 1988)
+    two_targets = np.column_stack([np.arange(4.0), -np.arange(4.0)])
+    assert CV.r_squared(two_targets, two_targets) == 1.0

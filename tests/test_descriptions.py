@@ -48,3 +48,40 @@ def test_flattened_probes_and_disagreement():
         D.disagreement_probes(outputs, 5)
     with pytest.raises(ValueError, match="outputs"):
         D.disagreement_probes(outputs[:1], 1)
+
+
+def test_input_usage_is_the_normalised_mean_absolute_derivative():
+    weights = hand_made()
+    x = np.random.default_rng(3).normal(size=(50, 3))
+    usage = D.input_usage(weights, x)
+    # by central differences of the network's output
+    eps = 1e-6
+    grads = []
+    for i in range(3):
+        step = np.zeros(3)
+        step[i] = eps
+        grads.append((activity.preactivations(weights, x + step)[-1] - activity.preactivations(weights, x - step)[-1])
+                     / (2 * eps))
+    expected = np.array([np.abs(g).mean() for g in grads])
+    np.testing.assert_allclose(usage, expected / expected.sum(), rtol=1e-6)
+    assert usage[2] == 0.0 and usage.sum() == pytest.approx(1.0)
+    silent = [np.zeros_like(w) for w in weights]
+    assert (D.input_usage(silent, x) == 0).all()
+
+
+def test_the_motif_profile_reads_z_then_sp_per_state_of_one_null_and_convention():
+    import pandas as pd
+
+    rows = []
+    for network, state in ((0, 0), (0, 1), (1, 0)):
+        for null in ("paper", "degree"):
+            for convention in ("paper", "subgraph"):
+                for i, motif in enumerate(("bifan", "chain2")):
+                    z = np.nan if (network, state, motif) == (1, 0, "chain2") else 10 * network + state + i
+                    rows.append(dict(network=network, state=state, null=null, convention=convention, motif=motif,
+                                     z=z if (null, convention) == ("degree", "subgraph") else -99.0, sp=0.5 * i))
+    table = pd.DataFrame(rows)
+    features = D.motif_profile(table, "degree", [(1, 0), (0, 1)])
+    np.testing.assert_array_equal(features, [[10.0, 0.0, 0.0, 0.5], [1.0, 2.0, 0.0, 0.5]])   # NaN Z counts as 0
+    with pytest.raises(KeyError):
+        D.motif_profile(table, "degree", [(2, 0)])

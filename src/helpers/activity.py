@@ -79,3 +79,30 @@ def layer_inputs(weights: Sequence[np.ndarray], x: np.ndarray) -> list[np.ndarra
     """
     zs = preactivations(weights, x)
     return [np.asarray(x, dtype=np.float64)] + [np.tanh(z) for z in zs[:-1]]
+
+
+def input_jacobian(weights: Sequence[np.ndarray], x: np.ndarray) -> np.ndarray:
+    """The Jacobian ∂output/∂input of the network at every row of ``x``.
+
+    Carried forward layer by layer: J_1 = W_1, J_ℓ = J_{ℓ−1} · diag(1 − tanh²(z_{ℓ−1})) · W_ℓ, one matrix product
+    per layer (the output layer is linear).
+
+    Parameters
+    ----------
+    weights : sequence of ndarray, (n_i + 1, n_{i+1})
+        The network in the exchange layout.
+    x : ndarray, (n, n_0)
+        Scaled inputs.
+
+    Returns
+    -------
+    ndarray, float64 (n, n_0, n_L)
+        J[r, i, o] = ∂y_o/∂x_i at row r.
+    """
+    mats, _ = split(weights)
+    zs = preactivations(weights, x)
+    n, n_in = len(x), mats[0].shape[0]
+    jac = np.broadcast_to(mats[0], (n, n_in, mats[0].shape[1]))          # (n, n_0, n_1): ∂z_1/∂x
+    for w, z in zip(mats[1:], zs[:-1]):                                  # one matrix product per layer
+        jac = ((jac * (1 - np.tanh(z) ** 2)[:, None, :]).reshape(n * n_in, -1) @ w).reshape(n, n_in, -1)
+    return np.asarray(jac, dtype=np.float64)

@@ -20,8 +20,9 @@ convention, motif, real, null_mean, null_sd, z, sp) and ``noise.csv`` (network, 
 convention, motif, z, sp). Where the census was computed (``scheduler``) is not part of its key.
 
 The censuses of the shipped ensembles at the ``default`` preset (1000 null networks of each model at every state
-of every network: most of a ``make book``) ship with the repository in :data:`SHIPPED`, sealed, as
-:func:`ship` (``python -m helpers.census``, ``make censuses``) computed them. A census whose artifact is missing
+of every network: most of a ``make book``) and at the ``ci`` preset (most of the chapters' share of ``make test``)
+ship with the repository in :data:`SHIPPED`, sealed, as :func:`ship` (``python -m helpers.census``,
+``make censuses``) computed them. A census whose artifact is missing
 is copied from there when the shipped one has its key: the same data set (its manifest's digest), the same
 parameters and the same code (:func:`helpers.pipeline.run_key`); any change of these computes it afresh. The tests
 recompute sampled cells of every shipped census and require each to be current.
@@ -45,8 +46,8 @@ Z_MOTIFS = tuple(m for m in motifs.MOTIFS if m != "edges")
 FILES = ("z.csv", "noise.csv")
 #: The folder of the shipped censuses (each ``census-<key>/`` as its artifact folder, sealed), under the repository.
 SHIPPED = "data/censuses"
-#: The preset whose censuses of the shipped ensembles ship (:func:`ship`).
-SHIPPED_PRESET = "default"
+#: The presets whose censuses of the shipped ensembles ship (:func:`ship`): the book's and the tests'.
+SHIPPED_PRESETS = ("default", "ci")
 
 
 def key_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,26 +179,28 @@ def copy_shipped(folder: Path) -> bool:
     return True
 
 
-def shipped_params(source: str) -> dict[str, Any]:
+def shipped_params(source: str, preset: str = SHIPPED_PRESETS[0]) -> dict[str, Any]:
     """The parameters whose census of a shipped ensemble ships.
 
     Parameters
     ----------
     source : str
         An ensemble of :data:`helpers.analysed.SCORED` (a shipped data set or a control).
+    preset : str
+        One of :data:`SHIPPED_PRESETS` (default ``"default"``).
 
     Returns
     -------
     dict
-        Every parameter of the :data:`SHIPPED_PRESET` preset, resolved, with ``ensemble_source = source``.
+        Every parameter of ``preset``, resolved, with ``ensemble_source = source``.
     """
     given = {name: None for name in pipeline.SPECS if name != "preset"}
-    return pipeline.resolve(SHIPPED_PRESET, **dict(given, ensemble_source=source))
+    return pipeline.resolve(preset, **dict(given, ensemble_source=source))
 
 
 def ship(progress: bool = True) -> list[Path]:
     """Compute (or reuse) the census of every shipped and control ensemble (:data:`helpers.analysed.SCORED`) at
-    :data:`SHIPPED_PRESET` and write them to :data:`SHIPPED` with their provenance, removing the stale ones there
+    each of :data:`SHIPPED_PRESETS` and write them to :data:`SHIPPED` with their provenance, removing the stale ones there
     (``python -m helpers.census``, ``make censuses``); a census shipped already under its current key is kept as
     it is.
 
@@ -209,7 +212,7 @@ def ship(progress: bool = True) -> list[Path]:
     Returns
     -------
     list of pathlib.Path
-        The shipped folders, one per ensemble of :data:`helpers.analysed.SCORED`, each sealed with the
+        The shipped folders, one per preset and ensemble of :data:`helpers.analysed.SCORED`, each sealed with the
         artifact's ``params.json``.
     """
     import json
@@ -223,8 +226,8 @@ def ship(progress: bool = True) -> list[Path]:
     out = pipeline.repo_root() / SHIPPED
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for source in analysed.SCORED:
-        params = shipped_params(source)
+    for preset, source in ((p, s) for p in SHIPPED_PRESETS for s in analysed.SCORED):
+        params = shipped_params(source, preset)
         folder = pipeline.artifact_dir("census", key_params(params))
         target = out / folder.name
         written.append(target)
@@ -233,7 +236,7 @@ def ship(progress: bool = True) -> list[Path]:
         cached = pipeline.sealed(folder)                 # computed earlier (by a chapter): its time is not known
         t0 = time.perf_counter()
         census(params, progress=progress)
-        provenance = dict(params=key_params(params), preset=SHIPPED_PRESET, code=pipeline.code_version("census"),
+        provenance = dict(params=key_params(params), preset=preset, code=pipeline.code_version("census"),
                           commit=git_commit(), computed=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                           wall_seconds=None if cached else round(time.perf_counter() - t0, 1),
                           cpu_count=os.cpu_count(), machine=platform.machine(), command="python -m helpers.census")

@@ -3,6 +3,8 @@
 Herrmann, Faccio & Schmidhuber (2024) compare *mechanistic* descriptions of a trained network, which read its weights,
 with *functionalist* ones, which only query it. The descriptions here (the motif profile comes from the census):
 
+- :func:`motif_profile`: the motif Z-scores and significance profile of each network state under one null model,
+  read from a census table (:func:`helpers.census.census`);
 - :func:`mask_statistics`: per layer, the live units on each side, the mean, spread and 10/50/90 % quantiles of the
   out-degrees of its sources and the in-degrees of its targets, and its kept biases;
 - :func:`weight_statistics`: per weight matrix and bias vector, the mean, variance and the 0/25/50/75/100 %
@@ -12,12 +14,16 @@ with *functionalist* ones, which only query it. The descriptions here (the motif
 - :func:`probe_outputs`: the network's outputs at fixed probe inputs (non-interactive probing);
 - :func:`disagreement_probes`: of a pool of candidate inputs, those on which a set of networks disagree most,
   the population-adaptive analogue of interactive probing (choose them with the training networks only).
+
+What a network does with its inputs, a target for the descriptions, is :func:`input_usage`: each input's share of
+the mean absolute derivative of the outputs.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from helpers import activity
 from helpers.checks import Spec
@@ -25,6 +31,39 @@ from helpers.checks import Spec
 #: Quantiles of the degree distributions (:func:`mask_statistics`) and of the weights (:func:`weight_statistics`).
 DEGREE_QUANTILES = (0.1, 0.5, 0.9)
 WEIGHT_QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def motif_profile(table: pd.DataFrame, null: str, pairs: Sequence[tuple[int, int]],
+                  convention: str = "subgraph") -> np.ndarray:
+    """The motif Z-scores and significance profile of each (network, state) under one null model, as features.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A census table (``z`` or ``noise`` of :func:`helpers.census.census`): columns network, state, null,
+        convention, motif, z, sp.
+    null : str
+        The null model (:data:`helpers.nulls.MODELS`).
+    pairs : sequence of (int, int)
+        The (network, state) pairs, in the order of the rows returned.
+    convention : str
+        The counting convention (default ``"subgraph"``: chains as paths).
+
+    Returns
+    -------
+    ndarray, float64 (len(pairs), 2 · motifs)
+        Per pair the Z-scores of the motifs, then their significance profile, motifs in sorted order; a Z-score the
+        null leaves undefined (NaN) counts as 0.
+
+    Raises
+    ------
+    KeyError
+        If a pair is not in the table.
+    """
+    rows = table[(table["null"] == null) & (table["convention"] == convention)]
+    wide = rows.pivot_table(index=["network", "state"], columns="motif", values=["z", "sp"], dropna=False)
+    wide = wide.reindex(columns=pd.MultiIndex.from_product([["z", "sp"], sorted(rows["motif"].unique())]))
+    return np.nan_to_num(wide.loc[list(pairs)].to_numpy(dtype=np.float64))
 
 
 def mask_statistics(masks: Sequence[np.ndarray]) -> np.ndarray:
@@ -130,3 +169,27 @@ def disagreement_probes(outputs: np.ndarray, n_probes: int) -> np.ndarray:
     n_probes = Spec(int, 1, outputs.shape[1]).check("n_probes", n_probes)
     spread = outputs.var(axis=0).sum(axis=1)
     return np.argsort(-spread, kind="stable")[:n_probes].astype(np.int64)
+
+
+def input_usage(weights: Sequence[np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Which inputs the network uses: the mean |∂y_o/∂x_i| over flights and outputs, normalised to sum to 1.
+
+    From the Jacobian of the outputs (:func:`helpers.activity.input_jacobian`), in the scaled units the network
+    sees.
+
+    Parameters
+    ----------
+    weights : sequence of ndarray, (n_i + 1, n_{i+1})
+        The network in the exchange layout.
+    x : ndarray, (n, n_0)
+        Scaled inputs.
+
+    Returns
+    -------
+    ndarray, float64 (n_0,)
+        Each input's share; all zero for a network whose outputs do not depend on its inputs.
+    """
+    jac = activity.input_jacobian(weights, x)
+    usage = np.abs(jac).mean(axis=(0, 2))
+    total = usage.sum()
+    return usage / total if total > 0 else usage

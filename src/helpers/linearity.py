@@ -227,10 +227,5 @@ def jacobian_norm(weights: Sequence[np.ndarray], x: np.ndarray) -> np.ndarray:
     -------
     ndarray, float64 (n,)
     """
-    mats, _ = activity.split(weights)
-    zs = activity.preactivations(weights, x)
-    n, n_in = len(x), mats[0].shape[0]
-    jac = np.broadcast_to(mats[0], (n, n_in, mats[0].shape[1]))          # (n, n_0, n_1): ∂z_1/∂x
-    for w, z in zip(mats[1:], zs[:-1]):                                  # one matrix product per layer
-        jac = ((jac * (1 - np.tanh(z) ** 2)[:, None, :]).reshape(n * n_in, -1) @ w).reshape(n, n_in, -1)
+    jac = activity.input_jacobian(weights, x)
     return np.sqrt((jac ** 2).sum(axis=(1, 2)))

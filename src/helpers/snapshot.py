@@ -61,7 +61,7 @@ RUN_KEYS = ("run_network", "run_start", "run_wiring", "run_draw")
 PER_RUN_KEYS = RUN_KEYS + ("run_sparsity", "start_loss", "eval_loss")
 #: Named data sets shipped with the book, relative to the repository root.
 SHIPPED = {"reference": "data/reference", "as-original": "data/as-original", "second-task": "data/second-task",
-           "rewire": "data/rewire", "rederived": "data/rederived"}
+           "rewire": "data/rewire", "rederived": "data/rederived", "growth": "data/growth"}
 #: The shipped data sets that are train–prune runs (ensembles the chapters analyse, each with a census); the others
 #: are experiments on their networks.
 ENSEMBLES = ("reference", "as-original", "second-task")
