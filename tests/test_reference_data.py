@@ -1,5 +1,5 @@
-"""The shipped ensembles — the reference ensemble, the paired as-original group and the second task's networks — are
-this code's output: their masks follow the pruning rule, their losses are reproduced from their weights on
+"""The shipped ensembles — the reference ensemble, the next group of its networks (``growth``), the paired as-original
+group and the second task's networks — are this code's output: their masks follow the pruning rule, their losses are reproduced from their weights on
 regenerated data (for the second task, the teacher's targets recomputed from its seed), and re-training network 0
 from its seed reproduces its first dense batches. The as-original group was trained with the original's
 three training details (``loss_networks = 400``, ``validation = "exhaust"``, ``pruned_state = "keep"``), under
@@ -16,7 +16,11 @@ from conftest import RETRAIN, scaled_rows
 torch.set_num_threads(1)
 
 
-@pytest.fixture(scope="module", params=list(S.ENSEMBLES))
+#: Every train–prune data set: the analysed ensembles and the reference's next group, trained to be merged into it.
+CHECKED = (*S.ENSEMBLES, "growth")
+
+
+@pytest.fixture(scope="module", params=list(CHECKED))
 def ref(request):
     return S.load(request.param)
 
@@ -60,6 +64,10 @@ def test_it_is_the_reference_protocol(ref, params):
     if ref.path.name == "second-task":
         assert params["task"] == "teacher" and params["seed"] != reference.provenance["params"]["seed"]
         assert not set(ref.seeds.tolist()) & set(reference.seeds.tolist())      # networks of their own
+    if ref.path.name == "growth":                   # the next networks of the reference's seed sequence
+        assert params["seed"] == reference.provenance["params"]["seed"]
+        assert ref.seeds.tolist() == E.member_seeds(params["seed"], ref.n_networks, first=reference.n_networks)
+        assert all(g["params"]["first_network"] >= reference.n_networks for g in ref.provenance["groups"])
     if ref.path.name == "as-original":
         assert ref.seeds.tolist() == reference.seeds[:ref.n_networks].tolist()  # paired, network by network
         for g in ref.provenance["groups"]:
