@@ -113,3 +113,13 @@ def test_within_strata_fold_errors_and_the_detectable_effect():
     assert 1.0 < d8 < 1.3 and d18 < d8                      # d_z ≈ 1.15 for 8 pairs at 80 % power (Cohen 1988)
     two_targets = np.column_stack([np.arange(4.0), -np.arange(4.0)])
     assert CV.r_squared(two_targets, two_targets) == 1.0
+
+
+def test_the_nearest_neighbour_can_standardise_within_strata():
+    rng = np.random.default_rng(6)
+    networks = np.repeat(np.arange(4), 6)
+    states = np.tile(np.arange(6), 4)
+    x = rng.normal(size=(4, 3))[networks] + 100.0 * states[:, None]        # the state shift dwarfs the networks
+    assert (CV.nearest_neighbour(x, networks, groups=states, strata=states) == networks).all()
+    np.testing.assert_array_equal(CV.nearest_neighbour(lambda train: x, networks, groups=states, strata=states),
+                                  CV.nearest_neighbour(CV.within_strata(x, states), networks, groups=states))

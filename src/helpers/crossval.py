@@ -295,8 +295,8 @@ def within_strata(x: np.ndarray, strata: Sequence) -> np.ndarray:
     return out
 
 
-def nearest_neighbour(x: np.ndarray, labels: Sequence, groups: Sequence, splits: Sequence | None = None
-                      ) -> np.ndarray:
+def nearest_neighbour(x: np.ndarray, labels: Sequence, groups: Sequence, splits: Sequence | None = None,
+                      strata: Sequence | None = None) -> np.ndarray:
     """Held-out 1-nearest-neighbour labels (Euclidean distance on features standardised by the training part).
 
     Parameters
@@ -309,6 +309,8 @@ def nearest_neighbour(x: np.ndarray, labels: Sequence, groups: Sequence, splits:
         Each sample's group (for network identity: its state, so that a state is never matched to itself).
     splits : sequence of (ndarray, ndarray), optional
         Other folds (checked by :func:`check_splits`).
+    strata : sequence, (n,), optional
+        Standardise the features within each stratum first (:func:`within_strata`), e.g. within each saved state.
 
     Returns
     -------
@@ -316,6 +318,9 @@ def nearest_neighbour(x: np.ndarray, labels: Sequence, groups: Sequence, splits:
         Each sample's predicted label.
     """
     features = _features(x)
+    if strata is not None:
+        plain = features
+        features = lambda train: within_strata(plain(train), strata)       # noqa: E731
     labels = np.asarray(labels)
     groups = np.asarray(groups)
     splits = leave_one_group_out(groups) if splits is None else list(splits)
