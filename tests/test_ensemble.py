@@ -243,6 +243,24 @@ def test_validation_batch_k_is_evaluated_before_update_k():
     np.testing.assert_allclose(res.val_loss[:, 0], expect, rtol=1e-5)
 
 
+def test_a_round_without_validation_trains_the_same_networks():
+    """Without the validation mini-batches riding along, a round's updates and training losses are the same (up to
+    float ordering in the smaller products), its validation losses are NaN, and early stopping is refused."""
+    x, y = synthetic(128 * 6)
+    runs = {}
+    for validation in ("wrap", None):
+        ens = E.init_ensemble([7, 8])
+        runs[validation] = (E.train_round(ens, x, y, x[::-1].copy(), y[::-1].copy(), max_batches=12, stopping=None,
+                                          validation=validation), ens)
+    (with_val, a), (without, b) = runs["wrap"], runs[None]
+    assert np.isnan(without.val_loss).all() and not np.isnan(with_val.val_loss).any()
+    np.testing.assert_allclose(without.train_loss, with_val.train_loss, rtol=1e-5)
+    for wa, wb in zip(a.weights, b.weights):
+        np.testing.assert_allclose(wb.numpy(), wa.numpy(), rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="validation"):
+        E.train_round(E.init_ensemble([7, 8]), x, y, x, y, max_batches=2, stopping="group", validation=None)
+
+
 def test_member_seeds_of_a_later_group_continue_the_sequence():
     assert E.member_seeds(0, 3, first=5) == E.member_seeds(0, 8)[5:]
     with pytest.raises(ValueError, match="first_network"):

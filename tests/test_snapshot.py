@@ -91,6 +91,16 @@ def test_select_and_export_keep_what_is_asked(run, tmp_path):
     assert set(S.shipped_pairs(snap)) >= want
 
 
+def test_shipped_pairs_keep_the_dense_optimal_93_and_94_percent_states():
+    from types import SimpleNamespace
+    snap = SimpleNamespace(sparsities=np.array([0.0, 0.5, 0.91, 0.93, 0.94, 0.96]), n_states=6, n_networks=3,
+                           optimum=np.array([2, -1, 5]))
+    assert S.shipped_pairs(snap) == sorted({(0, s) for s in range(6)} | {(k, s) for k in range(3) for s in (0, 3, 4)}
+                                           | {(2, 5)})
+    assert S.shipped_pairs(snap, full_networks=()) == sorted({(k, s) for k in range(3) for s in (0, 3, 4)}
+                                                             | {(0, 2), (2, 5)})
+
+
 def test_merge_of_two_groups(run, tmp_path):
     folder, data, snap = run
     other = R.run_pruning(tmp_path / "g1", data, [21, 22], SCHED, max_batches=3, max_batches_dense=5, n_eval=512)

@@ -25,6 +25,10 @@ than 1000 have been recorded (first check after batch 1100), :func:`stop_rule` i
   forward pass (outputs discarded, no update), so a round costs E × (its longest member's batches);
 - ``stopping=None``: the round runs to its cap.
 
+A round without early stopping may also train without the validation mini-batches (``validation=None``): its
+validation losses are then NaN, and each step's forward pass carries the training batch only, about a quarter
+fewer products (a replay of known round lengths, :mod:`helpers.rederive`, needs no validation curve).
+
 Three details of the original's training are options (chapter 4 measures what each does to the outcome); their
 defaults are this book's choices, the alternative is what ``step1_train.py`` did:
 
@@ -776,7 +780,7 @@ def check_stopping(stopping: str | None) -> str | None:
 def train_round(ens: Ensemble, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
                 max_batches: int, batch_size: int = BATCH, stopping: str | None = "group",
                 progress: Callable[[int], None] | None = None, loss_networks: int = 1,
-                validation: str = "wrap") -> RoundResult:
+                validation: str | None = "wrap") -> RoundResult:
     """Train every network for one round (see module docstring) in place and return its record.
 
     Parameters
@@ -801,8 +805,9 @@ def train_round(ens: Ensemble, x_train: np.ndarray, y_train: np.ndarray, x_val: 
         Callback receiving the batch count every 100 batches.
     loss_networks : int
         The summed per-network losses are divided by this (≥ 1; the original's 400, module docstring).
-    validation : {"wrap", "exhaust"}
-        Validation mini-batches past the end of the split: wrap round it, or NaN (module docstring).
+    validation : {"wrap", "exhaust"} or None
+        Validation mini-batches past the end of the split: wrap round it, or NaN (module docstring); ``None``: no
+        validation mini-batch rides along (the validation losses are NaN; only with ``stopping=None``).
 
     Returns
     -------
@@ -812,13 +817,18 @@ def train_round(ens: Ensemble, x_train: np.ndarray, y_train: np.ndarray, x_val: 
     Raises
     ------
     ValueError
-        If ``max_batches`` or ``loss_networks`` < 1, ``stopping`` or ``validation`` is invalid, or the training or
-        validation data hold less than one full batch.
+        If ``max_batches`` or ``loss_networks`` < 1, ``stopping`` or ``validation`` is invalid (``validation=None``
+        with early stopping), or the training or validation data hold less than one full batch.
     """
     Spec(int, 1, None).check("max_batches", max_batches)
     Spec(int, 1, None).check("loss_networks", loss_networks)
     check_stopping(stopping)
-    check_validation(validation)
+    if validation is None:
+        if stopping is not None:
+            raise ValueError(f"parameter 'validation' is None, but stopping={stopping!r} needs the validation "
+                             "losses; pass stopping=None")
+    else:
+        check_validation(validation)
     dev = ens.device
     xt = torch.as_tensor(np.asarray(x_train, dtype=np.float32))
     yt = torch.as_tensor(np.asarray(y_train, dtype=np.float32))
@@ -840,7 +850,7 @@ def train_round(ens: Ensemble, x_train: np.ndarray, y_train: np.ndarray, x_val: 
 
 def _round(ens: Ensemble, xt: torch.Tensor, yt: torch.Tensor, xv: torch.Tensor, yv: torch.Tensor, max_batches: int,
            batch_size: int, stopping: str | None, progress: Callable[[int], None] | None, loss_networks: int,
-           validation: str) -> RoundResult:
+           validation: str | None) -> RoundResult:
     """The loop of :func:`train_round` on checked tensors already on the ensemble's device."""
     dev = ens.device
     n_train = len(xt) // batch_size
@@ -860,7 +870,7 @@ def _round(ens: Ensemble, xt: torch.Tensor, yt: torch.Tensor, xv: torch.Tensor, 
         for k in range(max_batches):
             j, jv = k % n_train, k % n_val
             yb = yt[j * batch_size:(j + 1) * batch_size]
-            if validation == "exhaust" and k >= n_val:            # the original's empty slice: NaN
+            if validation is None or (validation == "exhaust" and k >= n_val):   # none, or the original's empty slice
                 loss, _, grads = _loss_and_grads(ens, xt[j * batch_size:(j + 1) * batch_size], yb, batch_size,
                                                  loss_networks)
                 val_loss = torch.full_like(loss, float("nan"))

@@ -67,8 +67,9 @@ SHIPPED = {"reference": "data/reference", "as-original": "data/as-original", "se
 ENSEMBLES = ("reference", "as-original", "second-task")
 #: What the ``train`` command records about the sessions that trained a run (beside the run's snapshot).
 TRAINING = "training.json"
-#: Sparsity of the state every network of a shipped data set keeps the weights of (the original's usual optimum).
-KEEP_SPARSITY = 0.93
+#: Sparsities of the states every network of a shipped data set keeps the weights of: the original's usual optimum
+#: and the state past it, where the loss leaves its plateau.
+KEEP_SPARSITIES = (0.93, 0.94)
 
 
 class SnapshotError(pipeline.ArtifactError):
@@ -1032,13 +1033,13 @@ def shipped_pairs(snap: Snapshot, full_networks: Sequence[int] = (0,)) -> list[t
     Returns
     -------
     list of (int, int)
-        Sorted: every state of ``full_networks``; the dense state, the optimally sparse state and the state
-        nearest :data:`KEEP_SPARSITY` of every network.
+        Sorted: every state of ``full_networks``; the dense state, the optimally sparse state and the states
+        nearest :data:`KEEP_SPARSITIES` of every network.
     """
-    s93 = int(np.argmin(np.abs(snap.sparsities - KEEP_SPARSITY)))
+    kept = {int(np.argmin(np.abs(snap.sparsities - level))) for level in KEEP_SPARSITIES}
     pairs = {(k, s) for k in full_networks for s in range(snap.n_states)}
     for k in range(snap.n_networks):
-        pairs |= {(k, 0), (k, s93)}
+        pairs |= {(k, 0)} | {(k, s) for s in kept}
         if snap.optimum[k] >= 0:
             pairs.add((k, int(snap.optimum[k])))
     return sorted(pairs)
