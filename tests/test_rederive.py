@@ -46,7 +46,8 @@ def test_each_round_installs_the_stored_mask_and_starts_where_it_should(ref, one
     assert one_step["started_from"][0, 1:4].all() and one_step["started_from"][1, 1]
     assert not one_step["started_from"][1, 2:4].any()          # network 1 stores no state 1 or 2
     assert np.isfinite(one_step["val_loss"][:, 1:4]).all() and np.isnan(one_step["val_loss"][:, 4:]).all()
-    assert one_step["curve_val"].shape == (2, 3 * ONE_STEP)
+    assert one_step["curve_train"].shape == (2, 3 * ONE_STEP) and np.isfinite(one_step["curve_train"]).all()
+    assert np.isnan(one_step["curve_val"]).all()                 # no validation batch rides along
 
 
 def test_a_resumed_replay_is_an_uninterrupted_one(ref, rows, tmp_path):
@@ -55,7 +56,7 @@ def test_a_resumed_replay_is_an_uninterrupted_one(ref, rows, tmp_path):
     resumed = rederive.replay(ref, [0, 1], rows, n_eval=512, work=tmp_path, rounds=3, cap=5)
     for pair, weights in whole["weights"].items():
         assert all((a == b).all() for a, b in zip(weights, resumed["weights"][pair])), pair
-    np.testing.assert_array_equal(whole["curve_val"], resumed["curve_val"])
+    np.testing.assert_array_equal(whole["curve_train"], resumed["curve_train"])
     np.testing.assert_array_equal(whole["val_loss"], resumed["val_loss"])
     with pytest.raises(ValueError, match="networks"):
         rederive.replay(ref, [1], rows, work=tmp_path, rounds=3, cap=5)

@@ -308,7 +308,7 @@ def nearest_neighbour(x: np.ndarray, labels: Sequence, groups: Sequence, splits:
     groups : sequence, (n,)
         Each sample's group (for network identity: its state, so that a state is never matched to itself).
     splits : sequence of (ndarray, ndarray), optional
-        Other folds (checked by :func:`check_splits`).
+        Other folds (checked by :func:`check_splits`); every sample must be tested exactly once.
     strata : sequence, (n,), optional
         Standardise the features within each stratum first (:func:`within_strata`), e.g. within each saved state.
 
@@ -316,6 +316,11 @@ def nearest_neighbour(x: np.ndarray, labels: Sequence, groups: Sequence, splits:
     -------
     ndarray, (n,)
         Each sample's predicted label.
+
+    Raises
+    ------
+    ValueError
+        From :func:`check_splits`, or if a sample is tested more or less than once.
     """
     features = _features(x)
     if strata is not None:
@@ -323,8 +328,7 @@ def nearest_neighbour(x: np.ndarray, labels: Sequence, groups: Sequence, splits:
         features = lambda train: within_strata(plain(train), strata)       # noqa: E731
     labels = np.asarray(labels)
     groups = np.asarray(groups)
-    splits = leave_one_group_out(groups) if splits is None else list(splits)
-    check_splits(splits, groups)
+    splits = _checked_splits(groups, splits, len(labels))
     out = np.empty(len(labels), dtype=labels.dtype)
     for train, test in splits:
         x = features(train)

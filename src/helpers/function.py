@@ -8,7 +8,8 @@ it was asked to be, median over flights.
 Conditions are compared network by network (:func:`paired`): the ratio of a measure under condition A to the same
 network's measure under B, summarised by its median and interquartile range over networks, and tested with the exact
 sign-flip permutation test on the log ratios (:func:`sign_flip_test`): under the null hypothesis that A and B do not
-differ, each network's log ratio is as likely positive as negative, so all 2ⁿ sign patterns are equally likely.
+differ, each network's log ratio is as likely positive as negative, so all 2ⁿ sign patterns are equally likely
+(enumerated up to 16 networks, sampled above).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from helpers import ensemble as ens_mod
+from helpers.checks import Spec
 
 
 def losses(weights: Sequence[Sequence[np.ndarray]], x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -60,28 +62,58 @@ def position_miss(weights: Sequence[Sequence[np.ndarray]], dataset, n_flights: i
     return np.median(np.hypot(errors[..., 0], errors[..., 1]), axis=1)
 
 
-def sign_flip_test(values: Sequence[float]) -> dict:
-    """Exact two-sided sign-flip permutation test that the mean of paired differences is 0.
+#: Up to this many networks the sign-flip test enumerates all 2ⁿ sign patterns; above, it draws :data:`SIGN_DRAWS`.
+EXACT_MAX = 16
+SIGN_DRAWS = 100_000
+
+
+def sign_flip_test(values: Sequence[float], exact_max: int = EXACT_MAX, draws: int = SIGN_DRAWS, seed: int = 0
+                   ) -> dict:
+    """Two-sided sign-flip permutation test that the mean of paired differences is 0.
+
+    Exact for up to ``exact_max`` networks (all 2ⁿ sign patterns); for more, a Monte Carlo test on ``draws`` random
+    sign patterns, p = (1 + #{patterns with |mean| ≥ the observed |mean|}) / (1 + draws), which never falls below
+    the exact p's chance level (2ⁿ patterns would not fit in memory for n ≈ 30).
 
     Parameters
     ----------
     values : sequence of float
         One paired difference per network (e.g. log ratios); NaN values are dropped.
+    exact_max : int
+        The largest n tested exactly (≥ 1).
+    draws : int
+        Random sign patterns above ``exact_max`` (≥ 1).
+    seed : int
+        Seed of the random sign patterns.
 
     Returns
     -------
     dict
-        ``n`` (networks used), ``p_value`` (fraction of the 2ⁿ sign patterns whose |mean| ≥ the observed |mean|)
-        and ``p_floor`` (the smallest p the n networks allow, 2 / 2ⁿ); NaN p for n = 0.
+        ``n`` (networks used), ``p_value``, ``p_floor`` (the smallest p the test allows: 2 / 2ⁿ exact,
+        1 / (1 + draws) drawn) and ``exact`` (bool); NaN p for n = 0.
+
+    Raises
+    ------
+    ValueError
+        Naming ``exact_max`` or ``draws`` if < 1.
     """
+    Spec(int, 1, None).check("exact_max", exact_max)
+    Spec(int, 1, None).check("draws", draws)
     x = np.asarray([v for v in values if np.isfinite(v)], dtype=np.float64)
     n = len(x)
     if n == 0:
-        return dict(n=0, p_value=np.nan, p_floor=np.nan)
-    signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
-    means = np.abs(signs @ x) / n
-    p = float((means >= abs(x.mean()) - 1e-12).mean())
-    return dict(n=n, p_value=p, p_floor=2.0 / 2 ** n if n > 0 else np.nan)
+        return dict(n=0, p_value=np.nan, p_floor=np.nan, exact=True)
+    observed = abs(x.mean()) - 1e-12
+    if n <= exact_max:
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
+        p = float((np.abs(signs @ x) / n >= observed).mean())
+        return dict(n=n, p_value=p, p_floor=2.0 / 2 ** n, exact=True)
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for start in range(0, draws, 10_000):                   # blocks of 10,000 patterns: bounded memory
+        signs = rng.choice((1.0, -1.0), size=(min(10_000, draws - start), n))
+        hits += int((np.abs(signs @ x) / n >= observed).sum())
+    return dict(n=n, p_value=(1 + hits) / (1 + draws), p_floor=1 / (1 + draws), exact=False)
 
 
 def paired(a: Sequence[float], b: Sequence[float]) -> dict:

@@ -9,8 +9,10 @@ pruning run's rounds:
 - every network starts from its stored dense weights (state 0), with fresh Adam moments;
 - round s (s = 1, …, S − 1) installs the stored mask of state s (:func:`helpers.ensemble.set_masks`: the pruned
   weights and their moments are set to 0) and trains exactly as many batches as the run's round s did
-  (``batches[k, s]``), on the same training rows in the same order, without early stopping, with the validation
-  batches riding along as in the run (so that the per-batch validation curve can be compared with the stored one);
+  (``batches[k, s]``), on the same training rows in the same order, without early stopping and without the
+  validation mini-batches that rode along in the run (the round lengths are known, so no stopping rule reads them;
+  leaving them out saves about a quarter of each step's products, :func:`helpers.ensemble.train_round`): the
+  replay's training curve is recorded per batch, its validation curve is NaN;
 - a round starts from the *stored* weights of state s − 1 where those are stored, and from the re-derived ones
   otherwise; the Adam moments always carry over from the replay (the run's moments were not stored).
 
@@ -40,6 +42,7 @@ import torch
 
 from helpers import ensemble as ens_mod
 from helpers import commands, pipeline, snapshot
+from helpers import run as run_mod
 from helpers.checks import Spec
 from helpers.snapshot import Snapshot
 
@@ -119,8 +122,8 @@ def replay(snap: Snapshot, networks: Sequence[int], data: Mapping[str, np.ndarra
     -------
     dict
         ``networks`` (E,) int64; ``weights`` {(k, s): exchange-layout list} for every replayed network and state
-        s ≥ 1; ``val_loss``, ``test_loss`` (E, S) float64 (NaN at state 0 and past ``rounds``); ``curve_val``,
-        ``curve_train`` (E, T) float32 per batch, the rounds one after another (round s spans the run's
+        s ≥ 1; ``val_loss``, ``test_loss`` (E, S) float64 (NaN at state 0 and past ``rounds``); ``curve_train``
+        (E, T) float32 per batch, the rounds one after another, and ``curve_val`` (E, T) NaN (round s spans the run's
         ``round_start`` offsets minus the dense round's length); ``seconds`` (S,) per round; ``started_from``
         (E, S) bool, whether round s started from stored weights of state s − 1.
 
@@ -151,7 +154,6 @@ def replay(snap: Snapshot, networks: Sequence[int], data: Mapping[str, np.ndarra
     if work is not None:
         work = Path(work)
         work.mkdir(parents=True, exist_ok=True)
-        from helpers import run as run_mod
         ckpt_path = work / CHECKPOINT
         if ckpt_path.exists():
             ckpt = run_mod.load_checkpoint(ckpt_path)
@@ -172,7 +174,7 @@ def replay(snap: Snapshot, networks: Sequence[int], data: Mapping[str, np.ndarra
         ens_mod.set_masks(ens, [torch.from_numpy(m[:, :-1]) for m in wm],
                           [torch.from_numpy(m[:, -1:]) for m in wm])
         res = ens_mod.train_round(ens, data["x_train"], data["y_train"], data["x_val"], data["y_val"],
-                                  max_batches=int(budgets[s]), stopping=None)
+                                  max_batches=int(budgets[s]), stopping=None, validation=None)
         part = dict(val_loss=np.asarray(ens_mod.mse(ens, data["x_val"][rows], data["y_val"][rows]), np.float64),
                     test_loss=np.asarray(ens_mod.mse(ens, data["x_test"][rows], data["y_test"][rows]), np.float64),
                     curve_val=res.val_loss.astype(np.float32), curve_train=res.train_loss.astype(np.float32),
@@ -243,8 +245,6 @@ def train(work: Path, source: str = "reference", threads: int = 1) -> Path:
         If ``source`` is not a shipped ensemble, its networks do not share their rounds' lengths, or ``work`` holds
         a replay of other settings.
     """
-    from helpers import run as run_mod
-
     if source not in snapshot.ENSEMBLES:
         raise ValueError(f"parameter 'source' must be one of {snapshot.ENSEMBLES}, got {source!r}")
     snap = snapshot.load(source)

@@ -52,6 +52,7 @@ import torch
 
 from helpers import ensemble as ens_mod
 from helpers import commands, graph, nulls, pipeline, snapshot
+from helpers import run as run_mod
 from helpers.checks import Spec
 from helpers.snapshot import Snapshot
 
@@ -459,8 +460,6 @@ def train(work: Path, source: str = "reference", draws: int = DRAWS, budgets: Ma
     ValueError
         Naming a bad parameter, or if ``work`` holds a run of other settings.
     """
-    from helpers import run as run_mod
-
     conditions = design(draws)
     budgets = {s: Spec(int, 1, None).check(f"budget of {s!r}", budgets[s]) for s in STARTS}
     snap = snapshot.load(source)
