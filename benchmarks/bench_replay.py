@@ -10,7 +10,6 @@ compared (they agree up to float ordering in the smaller products).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -18,7 +17,7 @@ import time
 
 import torch
 
-from bench_training import best_of, data, masks_for
+from bench_training import arguments, best_of, data, masks_for
 from helpers import ensemble as E
 from helpers import pipeline
 
@@ -33,14 +32,7 @@ def round_time(seeds, x, y, xv, yv, n_batches, sparsity, validation) -> tuple[fl
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--networks", type=int, default=8)
-    ap.add_argument("--batches", type=int, default=200)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--sparsity", type=float, default=0.5)
-    ap.add_argument("--repeats", type=int, default=3, help="alternating repetitions; the fastest of each counts")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = arguments(8, 200)
     x, y = data(args.batches)
     xv, yv = data(args.batches, seed=1)
     seeds = E.member_seeds(0, args.networks)

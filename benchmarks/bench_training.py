@@ -102,15 +102,24 @@ def baseline(seeds, x, y, xv, yv, n_batches, sparsity) -> float:
     return time.perf_counter() - t0, nets
 
 
-def main() -> None:
+def arguments(networks, batches: int) -> argparse.Namespace:
+    """The command line of a training benchmark (``networks``, ``batches``: the defaults), its threads set."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--networks", type=int, nargs="+", default=[1, 8, 16])
-    ap.add_argument("--batches", type=int, default=30)
+    if isinstance(networks, list):
+        ap.add_argument("--networks", type=int, nargs="+", default=networks)
+    else:
+        ap.add_argument("--networks", type=int, default=networks)
+    ap.add_argument("--batches", type=int, default=batches)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--sparsity", type=float, default=0.5)
     ap.add_argument("--repeats", type=int, default=3, help="alternating repetitions; the fastest of each counts")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    return args
+
+
+def main() -> None:
+    args = arguments([1, 8, 16], 30)
     x, y = data(args.batches)
     xv, yv = data(8, seed=1)
     rows = []
